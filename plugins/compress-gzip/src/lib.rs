@@ -1,0 +1,61 @@
+//! The gzip compressor plugin: `tar.gz` wagons, the format wagon 1.0 wrote and the default.
+
+use std::io::{self, Read, Write};
+
+use flate2::{Compression, GzBuilder, read::MultiGzDecoder, write::GzEncoder};
+use wagon_core::plugin::{Compressor, Encoder};
+
+/// gzip through flate2.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Gzip;
+
+impl Compressor for Gzip {
+    fn name(&self) -> &str {
+        "gzip"
+    }
+
+    fn extension(&self) -> &str {
+        "gz"
+    }
+
+    fn magic(&self) -> &[u8] {
+        &[0x1f, 0x8b]
+    }
+
+    fn default_level(&self) -> i32 {
+        6
+    }
+
+    fn levels(&self) -> std::ops::RangeInclusive<i32> {
+        0..=9
+    }
+
+    fn encoder<'a>(&self, output: Box<dyn Write + 'a>, level: i32) -> io::Result<Box<dyn Encoder + 'a>> {
+        let level = u32::try_from(level.clamp(0, 9)).unwrap_or(6);
+        // A zero mtime and no file name in the gzip header keep archives reproducible.
+        let encoder = GzBuilder::new().mtime(0).write(output, Compression::new(level));
+        Ok(Box::new(GzipEncoder(encoder)))
+    }
+
+    fn decoder<'a>(&self, input: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
+        Ok(Box::new(MultiGzDecoder::new(input)))
+    }
+}
+
+struct GzipEncoder<W: Write>(GzEncoder<W>);
+
+impl<W: Write> Write for GzipEncoder<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: Write> Encoder for GzipEncoder<W> {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        self.0.finish()?.flush()
+    }
+}

@@ -1,0 +1,126 @@
+//! The pip installer plugin: `pip install --no-index --find-links WHEELS` with every planned
+//! wheel pinned, so pip installs exactly the archive's plan and never reaches an index.
+//!
+//! A target without pip is still served: a pip found elsewhere (the venv's base interpreter,
+//! `WAGON_PIP_PYTHON`, or `python3` on PATH) drives it through pip's own `--python` option.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
+use wagon_core::target::Target;
+
+/// Installs with pip.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Pip;
+
+const NAME: &str = "pip";
+
+impl Installer for Pip {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn install(&self, request: &InstallRequest<'_>) -> Result<InstallOutcome, InstallerError> {
+        let target = request.target;
+        let mut command = pip_command(target)?;
+        command
+            .arg("install")
+            .args(["--no-index", "--disable-pip-version-check", "--no-input"])
+            .arg("--find-links")
+            .arg(request.wheel_dir);
+        if request.upgrade {
+            command.arg("--upgrade");
+        }
+        if request.reinstall {
+            command.arg("--force-reinstall");
+        }
+        // Pin every wheel of the plan: pip then installs exactly what Wagon selected.
+        for wheel in &request.plan.wheels {
+            let extras = if wheel.extras.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "[{}]",
+                    wheel.extras.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+                )
+            };
+            command.arg(format!("{}{extras}=={}", wheel.name, wheel.version));
+        }
+        command.args(request.extra_args);
+        let rendered = render(&command);
+        tracing::info!("running {rendered}");
+        let output = command.output().map_err(|source| InstallerError::Spawn {
+            installer: NAME.to_string(),
+            command: rendered.clone(),
+            source,
+        })?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for line in stdout.lines().chain(stderr.lines()) {
+            tracing::debug!(target: "pip", "{line}");
+        }
+        if !output.status.success() {
+            let tail: Vec<&str> = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+            return Err(InstallerError::Failed {
+                installer: NAME.to_string(),
+                python: target.python.display().to_string(),
+                message: format!("`{rendered}` failed ({}):\n{}", output.status, tail.join("\n")),
+            });
+        }
+        let installed = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("Successfully installed "))
+            .map(|rest| rest.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        Ok(InstallOutcome { installed })
+    }
+}
+
+/// `TARGET -m pip`, or `OTHER -m pip --python TARGET` when the target has no pip.
+fn pip_command(target: &Target) -> Result<Command, InstallerError> {
+    if target.report.has_pip {
+        let mut command = Command::new(&target.python);
+        command.args(["-m", "pip"]);
+        return Ok(command);
+    }
+    let host = pip_host(target).ok_or_else(|| InstallerError::Failed {
+        installer: NAME.to_string(),
+        python: target.python.display().to_string(),
+        message: "the target has no pip and no other interpreter with pip was found (set \
+                  WAGON_PIP_PYTHON to one, install pip into the target, or use the unpack \
+                  installer)"
+            .to_string(),
+    })?;
+    tracing::info!("{} has no pip; driving it with the pip of {}", target.python.display(), host.display());
+    let mut command = Command::new(host);
+    command.args(["-m", "pip", "--python"]).arg(&target.python);
+    Ok(command)
+}
+
+/// An interpreter other than the target that can run pip.
+fn pip_host(target: &Target) -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(explicit) = std::env::var_os("WAGON_PIP_PYTHON") {
+        candidates.push(PathBuf::from(explicit));
+    }
+    candidates.push(target.report.base_executable.clone());
+    candidates.extend(which::which_all("python3").into_iter().flatten());
+    candidates.into_iter().find(|python| python != &target.python && has_pip(python))
+}
+
+fn has_pip(python: &Path) -> bool {
+    Command::new(python)
+        .args(["-c", "import pip"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+fn render(command: &Command) -> String {
+    std::iter::once(command.get_program().to_os_string())
+        .chain(command.get_args().map(OsString::from))
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,748 @@
+//! A loopback HTTP package index (PEP 503 HTML and PEP 691 JSON) over a directory.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
+const HTML_V1_TYPE: &str = "application/vnd.pypi.simple.v1+html";
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// A package index on `127.0.0.1` serving one directory until dropped.
+///
+/// Distributions (`*.whl`, `*.tar.gz`, `*.zip`, `*.tar.bz2`) directly in the
+/// directory are listed; the directory is re-read on every request, so files may be
+/// added after the server starts. Routes:
+///
+/// - `/simple/` and `/simple/{project}/`: PEP 503 HTML, or PEP 691 JSON when the
+///   `Accept` header prefers `application/vnd.pypi.simple.v1+json`;
+/// - `/files/{filename}`: a distribution's bytes;
+/// - `/static/{path}`: any file under the directory, for URL sources;
+/// - `/repos/{owner}/{repo}/tarball/{ref}`: GitHub's tarball API, served from
+///   `github/{owner}/{repo}/{ref}.tar.gz` under the directory.
+///
+/// Everything else is 404. Each connection gets one response and `Connection: close`.
+pub struct LoopbackIndex {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    accept_thread: Option<JoinHandle<()>>,
+}
+
+impl LoopbackIndex {
+    /// Starts serving `dir` on an ephemeral loopback port.
+    pub fn serve(dir: &Path) -> LoopbackIndex {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a loopback port");
+        let addr = listener.local_addr().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let root = Arc::new(dir.to_path_buf());
+        let accept_thread = {
+            let (log, stop) = (Arc::clone(&log), Arc::clone(&stop));
+            thread::Builder::new()
+                .name(format!("loopback-index-{}", addr.port()))
+                .spawn(move || {
+                    for stream in listener.incoming() {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Ok(stream) = stream else { continue };
+                        let (root, log) = (Arc::clone(&root), Arc::clone(&log));
+                        thread::spawn(move || handle(stream, &root, &log));
+                    }
+                })
+                .unwrap()
+        };
+        LoopbackIndex {
+            addr,
+            log,
+            stop,
+            accept_thread: Some(accept_thread),
+        }
+    }
+
+    /// Base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The simple index's URL, `http://127.0.0.1:PORT/simple/`, for `--index-url`.
+    pub fn simple_url(&self) -> String {
+        format!("{}/simple/", self.url())
+    }
+
+    /// URL of `path` (relative to the served directory) through the `/static/` route.
+    pub fn static_url(&self, path: &str) -> String {
+        format!("{}/static/{}", self.url(), path.trim_start_matches('/'))
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Paths (percent-decoded, without query) of all requests so far, in arrival order.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for LoopbackIndex {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // The accept loop blocks; one last connection wakes it to see the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.accept_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// PEP 503 normalization: runs of `-_.` become `-`, lowercased.
+pub fn normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_run {
+                out.push('-');
+            }
+            in_run = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_run = false;
+        }
+    }
+    out
+}
+
+/// The project a distribution file belongs to (unnormalized), or `None` for other files.
+pub fn project_of(filename: &str) -> Option<&str> {
+    if let Some(stem) = filename.strip_suffix(".whl") {
+        return stem.split('-').next().filter(|n| !n.is_empty());
+    }
+    [".tar.gz", ".zip", ".tar.bz2"]
+        .iter()
+        .find_map(|ext| filename.strip_suffix(ext))
+        .and_then(|stem| stem.rsplit_once('-'))
+        .map(|(name, _version)| name)
+        .filter(|n| !n.is_empty())
+}
+
+struct Request {
+    method: String,
+    path: String,
+    accept: Option<String>,
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn ok(content_type: &'static str, body: Vec<u8>) -> Response {
+        Response {
+            status: 200,
+            content_type,
+            body,
+        }
+    }
+
+    fn error(status: u16) -> Response {
+        Response {
+            status,
+            content_type: "text/plain",
+            body: format!("{status} {}\n", reason(status)).into_bytes(),
+        }
+    }
+}
+
+fn handle(mut stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let Some(request) = read_request(&stream) else {
+        return send(&mut stream, &Response::error(400), true);
+    };
+    log.lock().unwrap().push(request.path.clone());
+    let response = if matches!(request.method.as_str(), "GET" | "HEAD") {
+        route(&request, root)
+    } else {
+        Response::error(405)
+    };
+    // HEAD reports the GET body's length but sends no body.
+    send(&mut stream, &response, request.method != "HEAD");
+}
+
+fn send(stream: &mut TcpStream, response: &Response, with_body: bool) {
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        response.status,
+        reason(response.status),
+        response.content_type,
+        response.body.len(),
+    );
+    let _ = stream.write_all(head.as_bytes());
+    if with_body {
+        let _ = stream.write_all(&response.body);
+    }
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// Reads the request line and headers; requests this index serves carry no body.
+fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream).take(MAX_HEADER_BYTES as u64);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?;
+    let raw_path = target.split(['?', '#']).next()?;
+    let path = percent_decode(raw_path)?;
+    let mut accept = None;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let header = line.trim_end_matches(['\r', '\n']);
+        if header.is_empty() {
+            break;
+        }
+        if let Some((key, value)) = header.split_once(':')
+            && key.trim().eq_ignore_ascii_case("accept")
+        {
+            accept = Some(value.trim().to_owned());
+        }
+    }
+    Some(Request {
+        method,
+        path,
+        accept,
+    })
+}
+
+fn route(request: &Request, root: &Path) -> Response {
+    let path = request.path.as_str();
+    if path == "/simple" || path == "/simple/" {
+        let projects = projects(root);
+        return negotiate(
+            request,
+            || project_list_html(&projects),
+            || project_list_json(&projects),
+        );
+    }
+    if let Some(name) = path.strip_prefix("/simple/") {
+        let name = normalize(name.trim_end_matches('/'));
+        let Some(files) = projects(root).remove(&name) else {
+            return Response::error(404);
+        };
+        let files: Vec<FileInfo> = files.iter().map(|f| FileInfo::read(root, f)).collect();
+        return negotiate(
+            request,
+            || project_html(&name, &files),
+            || project_json(&name, &files),
+        );
+    }
+    if let Some(filename) = path.strip_prefix("/files/") {
+        if filename.contains('/') || project_of(filename).is_none() {
+            return Response::error(404);
+        }
+        return serve_file(&root.join(filename));
+    }
+    if let Some(rel) = path.strip_prefix("/static/") {
+        return match safe_join(root, rel) {
+            Some(file) => serve_file(&file),
+            None => Response::error(404),
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/repos/") {
+        // Refs may contain slashes (`feature/x`), so everything after `tarball/` is the ref.
+        let mut parts = rest.splitn(4, '/');
+        if let (Some(owner), Some(repo), Some("tarball"), Some(reference)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        {
+            let rel = format!("github/{owner}/{repo}/{reference}.tar.gz");
+            if let Some(file) = safe_join(root, &rel) {
+                return serve_file(&file);
+            }
+        }
+    }
+    Response::error(404)
+}
+
+/// Joins `rel` under `root`, refusing anything that could climb out of it.
+fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
+    let rel = Path::new(rel);
+    let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
+    (plain && !rel.as_os_str().is_empty()).then(|| root.join(rel))
+}
+
+fn serve_file(path: &Path) -> Response {
+    if !path.is_file() {
+        return Response::error(404);
+    }
+    match fs::read(path) {
+        Ok(bytes) => Response::ok(content_type_of(path), bytes),
+        Err(_) => Response::error(404),
+    }
+}
+
+fn content_type_of(path: &Path) -> &'static str {
+    let name = path.to_string_lossy();
+    if name.ends_with(".whl") || name.ends_with(".zip") || name.ends_with(".wgn") {
+        "application/zip"
+    } else if name.ends_with(".gz") || name.ends_with(".tgz") {
+        "application/x-gzip"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// Chooses JSON or HTML by the `Accept` header's q-values; HTML when undecided.
+fn negotiate(
+    request: &Request,
+    html: impl FnOnce() -> String,
+    json: impl FnOnce() -> serde_json::Value,
+) -> Response {
+    match preferred_type(request.accept.as_deref()) {
+        Format::Json => Response::ok(JSON_TYPE, json().to_string().into_bytes()),
+        Format::HtmlV1 => Response::ok(HTML_V1_TYPE, html().into_bytes()),
+        Format::Html => Response::ok("text/html; charset=utf-8", html().into_bytes()),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    HtmlV1,
+    Html,
+}
+
+fn preferred_type(accept: Option<&str>) -> Format {
+    let Some(accept) = accept else {
+        return Format::Html;
+    };
+    let mut best = (0.0_f32, Format::Html);
+    for item in accept.split(',') {
+        let mut params = item.split(';');
+        let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = params
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let format = match media.as_str() {
+            JSON_TYPE => Format::Json,
+            HTML_V1_TYPE => Format::HtmlV1,
+            "text/html" | "*/*" => Format::Html,
+            _ => continue,
+        };
+        // Ties keep the earlier entry, as the client listed it first.
+        if q > best.0 {
+            best = (q, format);
+        }
+    }
+    best.1
+}
+
+/// Distribution files by normalized project name, each list sorted.
+fn projects(root: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut projects: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+        let Ok(filename) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !entry.path().is_file() {
+            continue;
+        }
+        if let Some(project) = project_of(&filename) {
+            projects
+                .entry(normalize(project))
+                .or_default()
+                .push(filename);
+        }
+    }
+    for files in projects.values_mut() {
+        files.sort();
+    }
+    projects
+}
+
+struct FileInfo {
+    filename: String,
+    sha256: String,
+    requires_python: Option<String>,
+}
+
+impl FileInfo {
+    fn read(root: &Path, filename: &str) -> FileInfo {
+        let path = root.join(filename);
+        let bytes = fs::read(&path).unwrap_or_default();
+        FileInfo {
+            filename: filename.to_owned(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            requires_python: filename
+                .ends_with(".whl")
+                .then(|| wheel_requires_python(&bytes))
+                .flatten(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("/files/{}", percent_encode(&self.filename))
+    }
+}
+
+/// `Requires-Python` from a wheel's METADATA, so pip can skip incompatible files.
+fn wheel_requires_python(bytes: &[u8]) -> Option<String> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let name = archive
+        .file_names()
+        .find(|n| n.ends_with(".dist-info/METADATA") && n.matches('/').count() == 1)?
+        .to_owned();
+    let mut metadata = String::new();
+    archive
+        .by_name(&name)
+        .ok()?
+        .read_to_string(&mut metadata)
+        .ok()?;
+    metadata
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("Requires-Python:"))
+        .map(|v| v.trim().to_owned())
+}
+
+const HTML_HEAD: &str = "<!DOCTYPE html>\n<html>\n  <head>\n    \
+    <meta name=\"pypi:repository-version\" content=\"1.0\">\n";
+
+fn project_list_html(projects: &BTreeMap<String, Vec<String>>) -> String {
+    let mut html = format!("{HTML_HEAD}    <title>Simple index</title>\n  </head>\n  <body>\n");
+    for name in projects.keys() {
+        let name = html_escape(name);
+        writeln!(html, "    <a href=\"/simple/{name}/\">{name}</a><br/>").unwrap();
+    }
+    html.push_str("  </body>\n</html>\n");
+    html
+}
+
+fn project_list_json(projects: &BTreeMap<String, Vec<String>>) -> serde_json::Value {
+    serde_json::json!({
+        "meta": {"api-version": "1.0"},
+        "projects": projects.keys().map(|name| serde_json::json!({"name": name})).collect::<Vec<_>>(),
+    })
+}
+
+fn project_html(name: &str, files: &[FileInfo]) -> String {
+    let name = html_escape(name);
+    let mut html = format!(
+        "{HTML_HEAD}    <title>Links for {name}</title>\n  </head>\n  <body>\n    <h1>Links for {name}</h1>\n"
+    );
+    for file in files {
+        let requires_python = file
+            .requires_python
+            .as_deref()
+            .map(|rp| format!(" data-requires-python=\"{}\"", html_escape(rp)))
+            .unwrap_or_default();
+        writeln!(
+            html,
+            "    <a href=\"{}#sha256={}\"{requires_python}>{}</a><br/>",
+            html_escape(&file.url()),
+            file.sha256,
+            html_escape(&file.filename),
+        )
+        .unwrap();
+    }
+    html.push_str("  </body>\n</html>\n");
+    html
+}
+
+fn project_json(name: &str, files: &[FileInfo]) -> serde_json::Value {
+    let files: Vec<serde_json::Value> = files
+        .iter()
+        .map(|file| {
+            let mut entry = serde_json::json!({
+                "filename": file.filename,
+                "url": file.url(),
+                "hashes": {"sha256": file.sha256},
+            });
+            if let Some(rp) = &file.requires_python {
+                entry["requires-python"] = rp.clone().into();
+            }
+            entry
+        })
+        .collect();
+    serde_json::json!({"meta": {"api-version": "1.0"}, "name": name, "files": files})
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Encodes everything but RFC 3986 unreserved characters (so `+` in local versions survives).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            write!(out, "%{b:02X}").unwrap();
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::python::{python3, run_checked};
+    use crate::wheel::WheelBuilder;
+
+    /// Sends one raw request and returns the status line, headers and body.
+    fn raw_request(
+        index: &LoopbackIndex,
+        method: &str,
+        path: &str,
+        accept: Option<&str>,
+    ) -> (String, String, Vec<u8>) {
+        let mut stream = TcpStream::connect(index.addr).unwrap();
+        let accept = accept
+            .map(|a| format!("Accept: {a}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{accept}Connection: keep-alive\r\n\r\n",
+            index.addr
+        )
+        .unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8(response[..split].to_vec()).unwrap();
+        let (status, headers) = head.split_once("\r\n").unwrap();
+        (
+            status.to_owned(),
+            headers.to_owned(),
+            response[split + 4..].to_vec(),
+        )
+    }
+
+    #[test]
+    fn names_normalize_and_files_map_to_projects() {
+        assert_eq!(normalize("Foo.Bar__baz-Qux"), "foo-bar-baz-qux");
+        assert_eq!(project_of("My_Pkg-1.0-py3-none-any.whl"), Some("My_Pkg"));
+        assert_eq!(project_of("my-pkg-1.0.tar.gz"), Some("my-pkg"));
+        assert_eq!(project_of("my.pkg-2.zip"), Some("my.pkg"));
+        assert_eq!(project_of("README.txt"), None);
+        assert_eq!(
+            percent_decode(&percent_encode("a+b c.whl")).unwrap(),
+            "a+b c.whl"
+        );
+    }
+
+    #[test]
+    fn accept_header_picks_json_or_html() {
+        let pip = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+        assert_eq!(preferred_type(Some(pip)), Format::Json);
+        assert_eq!(preferred_type(Some("text/html")), Format::Html);
+        assert_eq!(
+            preferred_type(Some("application/vnd.pypi.simple.v1+html")),
+            Format::HtmlV1
+        );
+        assert_eq!(
+            preferred_type(Some("application/vnd.pypi.simple.v1+json;q=0.2, text/html")),
+            Format::Html
+        );
+        assert_eq!(preferred_type(None), Format::Html);
+    }
+
+    #[test]
+    fn pip_downloads_from_the_index() {
+        let served = tempfile::tempdir().unwrap();
+        let wheel = WheelBuilder::new("Index_Demo", "1.0")
+            .requires_python(">=3")
+            .module("index_demo", "")
+            .build(served.path());
+        let index = LoopbackIndex::serve(served.path());
+        let dest = tempfile::tempdir().unwrap();
+        run_checked(
+            Command::new(python3())
+                .args([
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--no-cache-dir",
+                    "--index-url",
+                ])
+                .arg(index.simple_url())
+                .arg("-d")
+                .arg(dest.path())
+                .arg("index-demo"),
+        );
+        let downloaded = dest.path().join(wheel.file_name().unwrap());
+        assert_eq!(fs::read(downloaded).unwrap(), fs::read(&wheel).unwrap());
+        let requests = index.requests();
+        assert!(
+            requests.contains(&"/simple/index-demo/".to_owned()),
+            "{requests:?}"
+        );
+        assert!(
+            requests.contains(&"/files/index_demo-1.0-py3-none-any.whl".to_owned()),
+            "{requests:?}"
+        );
+    }
+
+    #[test]
+    fn serves_pep_691_json_and_pep_503_html() {
+        let served = tempfile::tempdir().unwrap();
+        let wheel = WheelBuilder::new("json.demo", "1.0+local.1")
+            .requires_python(">=3.8")
+            .build(served.path());
+        fs::write(served.path().join("json_demo-0.9.tar.gz"), b"sdist").unwrap();
+        fs::write(served.path().join("notes.txt"), b"ignored").unwrap();
+        let index = LoopbackIndex::serve(served.path());
+        let sha = hex::encode(Sha256::digest(fs::read(&wheel).unwrap()));
+
+        let (status, headers, body) = raw_request(&index, "GET", "/simple/", Some(JSON_TYPE));
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(headers.contains(&format!("Content-Type: {JSON_TYPE}")));
+        assert!(headers.contains("Connection: close"));
+        let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            list,
+            serde_json::json!({"meta": {"api-version": "1.0"}, "projects": [{"name": "json-demo"}]})
+        );
+
+        let (_, _, body) = raw_request(&index, "GET", "/simple/JSON_Demo/", Some(JSON_TYPE));
+        let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(page["name"], "json-demo");
+        let files = page["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0]["filename"], "json_demo-0.9.tar.gz");
+        assert_eq!(
+            files[1]["filename"],
+            "json_demo-1.0+local.1-py3-none-any.whl"
+        );
+        assert_eq!(
+            files[1]["url"],
+            "/files/json_demo-1.0%2Blocal.1-py3-none-any.whl"
+        );
+        assert_eq!(files[1]["hashes"]["sha256"], sha.as_str());
+        assert_eq!(files[1]["requires-python"], ">=3.8");
+
+        let (_, headers, body) = raw_request(&index, "GET", "/simple/json-demo/", None);
+        assert!(headers.contains("Content-Type: text/html"));
+        let html = String::from_utf8(body).unwrap();
+        assert!(
+            html.contains(&format!(
+                "#sha256={sha}\" data-requires-python=\"&gt;=3.8\">"
+            )),
+            "{html}"
+        );
+
+        let (status, headers, body) =
+            raw_request(&index, "HEAD", "/files/json_demo-0.9.tar.gz", None);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(headers.contains("Content-Length: 5"));
+        assert!(body.is_empty());
+
+        let (_, _, body) = raw_request(
+            &index,
+            "GET",
+            "/files/json_demo-1.0%2Blocal.1-py3-none-any.whl",
+            None,
+        );
+        assert_eq!(body, fs::read(&wheel).unwrap());
+        assert_eq!(
+            index.requests().last().unwrap(),
+            "/files/json_demo-1.0+local.1-py3-none-any.whl"
+        );
+    }
+
+    #[test]
+    fn static_github_and_missing_routes() {
+        let served = tempfile::tempdir().unwrap();
+        fs::create_dir_all(served.path().join("github/acme/tool")).unwrap();
+        fs::write(
+            served.path().join("github/acme/tool/v1.2.tar.gz"),
+            b"tarball",
+        )
+        .unwrap();
+        fs::write(served.path().join("notes.txt"), b"notes").unwrap();
+        let index = LoopbackIndex::serve(served.path());
+        assert!(index.static_url("notes.txt").ends_with("/static/notes.txt"));
+
+        let get = |path: &str| {
+            let (status, _, body) = raw_request(&index, "GET", path, None);
+            (status, body)
+        };
+        assert_eq!(get("/static/notes.txt").1, b"notes");
+        assert_eq!(get("/static/github/acme/tool/v1.2.tar.gz").1, b"tarball");
+        assert_eq!(get("/repos/acme/tool/tarball/v1.2").1, b"tarball");
+        for missing in [
+            "/repos/acme/tool/tarball/v9",
+            "/repos/acme/other/tarball/v1.2",
+            "/simple/unknown/",
+            "/static/../etc/passwd",
+            "/static/missing",
+            "/files/notes.txt",
+            "/elsewhere",
+        ] {
+            assert_eq!(get(missing).0, "HTTP/1.1 404 Not Found", "{missing}");
+        }
+        let (status, _, _) = raw_request(&index, "POST", "/simple/", None);
+        assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    }
+
+    #[test]
+    fn drop_stops_the_server() {
+        let served = tempfile::tempdir().unwrap();
+        let index = LoopbackIndex::serve(served.path());
+        let addr = index.addr;
+        drop(index);
+        assert!(TcpStream::connect(addr).is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! `wagon install ARCHIVE`: check the archive fits the target interpreter, then install offline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use wagon_core::journey::{self, InstallOptions};
+
+use super::Context;
+use crate::target::TargetArgs;
+use crate::ui::Stage;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The wagon archive.
+    archive: PathBuf,
+
+    #[command(flatten)]
+    target: TargetArgs,
+
+    /// The installer plugin to use.
+    #[arg(long, default_value = "pip")]
+    installer: String,
+
+    /// Replace an installed version with the archive's.
+    #[arg(short = 'u', long)]
+    upgrade: bool,
+
+    /// Reinstall even when the same version is installed.
+    #[arg(long)]
+    reinstall: bool,
+
+    /// Install although the wheels or python_requires do not fit the interpreter.
+    #[arg(long)]
+    ignore_platform: bool,
+
+    /// Extras of the package to install too (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    extra: Vec<String>,
+
+    /// Print what was installed as JSON.
+    #[arg(long)]
+    json: bool,
+
+    /// Arguments passed to the installer (e.g. pip) untouched.
+    #[arg(last = true)]
+    installer_args: Vec<String>,
+}
+
+pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let installer = context.registry.installer(&args.installer).ok_or_else(|| {
+        anyhow!(
+            "no installer named `{}` (available: {})",
+            args.installer,
+            context.registry.installer_names().join(", ")
+        )
+    })?;
+    let archive = context.open(&args.archive)?;
+    let stage = Stage::start("probing the target interpreter", context.quiet);
+    let target = args.target.probe()?;
+    stage.set(format!("installing {} into {}", args.archive.display(), target.describe()));
+    let options = InstallOptions {
+        ignore_platform: args.ignore_platform,
+        upgrade: args.upgrade,
+        reinstall: args.reinstall,
+        extras: args.extra,
+        extra_args: args.installer_args,
+    };
+    let (plan, outcome) = journey::install(&archive, &target, installer.as_ref(), &options)?;
+    drop(stage);
+    if args.json {
+        let report = serde_json::json!({
+            "python": target.python,
+            "planned": plan.wheels.iter().map(|w| format!("{}=={}", w.name, w.version)).collect::<Vec<_>>(),
+            "installed": outcome.installed,
+        });
+        println!("{report}");
+    } else if !context.quiet {
+        let requested: Vec<String> = plan.requested().map(|w| format!("{} {}", w.name, w.version)).collect();
+        eprintln!(
+            "installed {} ({} wheels) into {}",
+            requested.join(", "),
+            plan.wheels.len(),
+            target.python.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,32 @@
+//! `wagon list-files ARCHIVE`: the extra files packed under `files/`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use wagon_core::archive::{FILES_DIR, Flow};
+
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The wagon archive.
+    archive: PathBuf,
+
+    /// Print a JSON list.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let archive = context.open(&args.archive)?;
+    let contents = archive.walk(|_, _, _| Ok(Flow::Continue))?;
+    let files: Vec<&str> = contents.files_in(FILES_DIR).collect();
+    if args.json {
+        println!("{}", serde_json::to_string(&files)?);
+    } else {
+        for file in files {
+            println!("{file}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,25 @@
+//! One module per subcommand, as cargo does.
+
+pub mod get_file;
+pub mod install;
+pub mod list_files;
+pub mod show;
+pub mod validate;
+
+use std::path::Path;
+
+use wagon_core::archive::{Archive, Limits};
+use wagon_core::plugin::Registry;
+
+/// What every subcommand gets from the command line's global part.
+pub struct Context {
+    pub registry: Registry,
+    pub limits: Limits,
+    pub quiet: bool,
+}
+
+impl Context {
+    pub fn open(&self, path: &Path) -> anyhow::Result<Archive> {
+        Ok(Archive::open(path, &self.registry, self.limits)?)
+    }
+}

@@ -1,0 +1,37 @@
+//! `wagon show ARCHIVE`: print package.json.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use wagon_core::manifest::pretty_json;
+
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The wagon archive (.wgn, .tar.gz, .tar.zst, .zip).
+    archive: PathBuf,
+
+    /// Print compact JSON on one line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let archive = context.open(&args.archive)?;
+    let doc = archive.read_manifest()?;
+    let value: serde_json::Value = serde_json::from_slice(&doc.bytes)
+        .with_context(|| format!("{}: package.json is not valid JSON", args.archive.display()))?;
+    let problems = wagon_core::manifest::check(&value);
+    for problem in &problems {
+        tracing::warn!("package.json: {problem}");
+    }
+    let text = if args.json {
+        serde_json::to_vec(&value)?
+    } else {
+        pretty_json(&value)?
+    };
+    println!("{}", String::from_utf8_lossy(&text));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,154 @@
+//! `wagon validate ARCHIVE`: prove an archive is whole and installable, reporting every problem.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use wagon_core::archive::Archive;
+use wagon_core::journey::{self, InstallOptions};
+use wagon_core::manifest::Manifest;
+use wagon_core::target::{Target, venv_python};
+
+use super::Context;
+use crate::target::resolve_program;
+use crate::ui::Stage;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The wagon archive.
+    archive: PathBuf,
+
+    /// Skip installing into a throwaway virtualenv.
+    #[arg(long)]
+    no_install_check: bool,
+
+    /// The interpreter whose throwaway virtualenv the install check uses.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+
+    /// The installer plugin the install check uses.
+    #[arg(long, default_value = "pip")]
+    installer: String,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let mut problems = Vec::new();
+    let stage = Stage::start(format!("checking {}", args.archive.display()), context.quiet);
+    let manifest = match context.open(&args.archive) {
+        Err(err) => {
+            problems.push(format!("{err:#}"));
+            None
+        }
+        Ok(archive) => {
+            let manifest = static_checks(&archive, &mut problems);
+            if let (Some(manifest), false, true) = (&manifest, args.no_install_check, problems.is_empty()) {
+                stage.set("installing into a throwaway virtualenv");
+                if let Err(err) = install_check(context, &archive, manifest, &args) {
+                    problems.push(format!("install check failed: {err:#}"));
+                }
+            }
+            manifest
+        }
+    };
+    drop(stage);
+    let valid = problems.is_empty();
+    if args.json {
+        let report = serde_json::json!({
+            "archive": args.archive,
+            "package": manifest.as_ref().map(|m| &m.package_name),
+            "version": manifest.as_ref().map(|m| &m.package_version),
+            "valid": valid,
+            "install_checked": !args.no_install_check && valid,
+            "problems": problems,
+        });
+        println!("{report}");
+    } else if valid {
+        if !context.quiet {
+            println!("{}: valid", args.archive.display());
+        }
+    } else {
+        eprintln!("{}: {} problem(s) found:", args.archive.display(), problems.len());
+        for problem in &problems {
+            eprintln!("  - {}", problem.replace('\n', "\n    "));
+        }
+    }
+    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Metadata keys and types, then every wheel present, listed and matching its digest.
+fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manifest> {
+    let doc = match archive.read_manifest() {
+        Ok(doc) => doc,
+        Err(err) => {
+            problems.push(err.to_string());
+            return None;
+        }
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&doc.bytes) {
+        Ok(value) => value,
+        Err(err) => {
+            problems.push(format!("package.json is not valid JSON: {err}"));
+            return None;
+        }
+    };
+    let key_problems = wagon_core::manifest::check(&value);
+    if !key_problems.is_empty() {
+        problems.extend(key_problems.into_iter().map(|p| format!("package.json: {p}")));
+        return None;
+    }
+    let manifest = match Manifest::from_json(&doc.bytes) {
+        Ok(manifest) => manifest,
+        Err(err) => {
+            problems.push(err.to_string());
+            return None;
+        }
+    };
+    match archive.digest() {
+        Ok(digested) => problems.extend(wagon_core::check::problems(&manifest, &digested.contents, &digested.sha256)),
+        Err(err) => problems.push(err.to_string()),
+    }
+    Some(manifest)
+}
+
+/// Installs into a new virtualenv (made without pip: the installer brings its own) and checks
+/// that the package's distribution is then present at the archive's version.
+fn install_check(context: &Context, archive: &Archive, manifest: &Manifest, args: &Args) -> anyhow::Result<()> {
+    let installer = context
+        .registry
+        .installer(&args.installer)
+        .ok_or_else(|| anyhow::anyhow!("no installer named `{}`", args.installer))?;
+    let base = resolve_program(&args.python)?;
+    let scratch = tempfile::Builder::new().prefix("wagon-validate-").tempdir()?;
+    let venv = scratch.path().join("venv");
+    let made = Command::new(&base).args(["-m", "venv", "--without-pip"]).arg(&venv).output()?;
+    if !made.status.success() {
+        anyhow::bail!(
+            "could not create a virtualenv with {}: {}",
+            base.display(),
+            String::from_utf8_lossy(&made.stderr).trim()
+        );
+    }
+    let python = venv_python(&venv)?;
+    let target = Target::probe(&python)?;
+    journey::install(archive, &target, installer.as_ref(), &InstallOptions::default())?;
+    let found = Command::new(&python)
+        .args(["-c", "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"])
+        .arg(&manifest.package_name)
+        .output()?;
+    let version = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    if !found.status.success() {
+        anyhow::bail!("{} is not installed after the install", manifest.package_name);
+    }
+    if version != manifest.package_version {
+        anyhow::bail!(
+            "{} {} was installed, but package.json says {}",
+            manifest.package_name,
+            version,
+            manifest.package_version
+        );
+    }
+    Ok(())
+}

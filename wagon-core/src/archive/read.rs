@@ -1,0 +1,576 @@
+//! Reading archives safely: format detection by magic bytes, one streaming walk over the entries
+//! that enforces [`super::safety`]'s rules, and extraction built on that walk.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::safety::{EntryKind, EntryPath, Limits, safe_relative_path};
+use super::{ArchiveError, Container};
+use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::plugin::{Compressor, Registry};
+
+/// Whether a walk goes on after an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// An opened archive file whose format is known.
+pub struct Archive {
+    path: PathBuf,
+    container: Container,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("path", &self.path)
+            .field("format", &self.format_name())
+            .finish()
+    }
+}
+
+/// The raw `package.json` and the folder that holds it.
+#[derive(Debug, Clone)]
+pub struct ManifestDoc {
+    /// The archive's single top folder (`package_name` in wagon 1.0 archives).
+    pub top: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ManifestDoc {
+    pub fn parse(&self) -> Result<Manifest, crate::manifest::ManifestError> {
+        Manifest::from_json(&self.bytes)
+    }
+}
+
+/// A full walk's findings plus the sha256 (lowercase hex) of every file, by path below the top.
+#[derive(Debug, Clone, Default)]
+pub struct Digested {
+    pub contents: Contents,
+    pub sha256: BTreeMap<String, String>,
+}
+
+/// Hashes what passes through it.
+struct HashingReader<'r> {
+    inner: &'r mut dyn Read,
+    hasher: sha2::Sha256,
+}
+
+impl<'r> HashingReader<'r> {
+    fn new(inner: &'r mut dyn Read) -> Self {
+        use sha2::Digest;
+        Self {
+            inner,
+            hasher: sha2::Sha256::new(),
+        }
+    }
+
+    fn finish(self) -> String {
+        use sha2::Digest;
+        hex::encode(self.hasher.finalize())
+    }
+}
+
+impl Read for HashingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
+    }
+}
+
+/// What a full walk found: the top folder and every file below it with its size.
+#[derive(Debug, Clone, Default)]
+pub struct Contents {
+    pub top: String,
+    /// Paths relative to the top folder (`package.json`, `wheels/x.whl`), with sizes.
+    pub files: BTreeMap<String, u64>,
+}
+
+impl Contents {
+    /// File names directly inside `folder` (e.g. `wheels`).
+    pub fn files_in<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.files.keys().filter_map(move |path| {
+            path.strip_prefix(folder)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .filter(|name| !name.contains('/'))
+        })
+    }
+}
+
+impl Archive {
+    /// Opens `path` and detects its format from its first bytes, whatever its extension.
+    pub fn open(path: &Path, registry: &Registry, limits: Limits) -> Result<Self, ArchiveError> {
+        let mut file = File::open(path).map_err(|source| ArchiveError::Open {
+            archive: path.to_path_buf(),
+            source,
+        })?;
+        let mut head = Vec::with_capacity(512);
+        (&mut file)
+            .take(512)
+            .read_to_end(&mut head)
+            .map_err(|source| ArchiveError::Open {
+                archive: path.to_path_buf(),
+                source,
+            })?;
+        let container = detect(&head, registry).ok_or_else(|| ArchiveError::UnknownFormat {
+            archive: path.to_path_buf(),
+            head: head.iter().take(8).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+            known: registry.compressor_names().join(", "),
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            container,
+            limits,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `zip`, `tar`, or `tar.<extension>` of the compressor.
+    pub fn format_name(&self) -> String {
+        match &self.container {
+            Container::Zip => "zip".to_string(),
+            Container::Tar(None) => "tar".to_string(),
+            Container::Tar(Some(c)) => format!("tar.{}", c.extension()),
+        }
+    }
+
+    /// Reads `TOP/package.json`, stopping as soon as it is found (it is the first entry in
+    /// archives Wagon writes, so this reads only the head of a large archive).
+    pub fn read_manifest(&self) -> Result<ManifestDoc, ArchiveError> {
+        let mut found = None;
+        let max = self.limits.max_metadata_bytes;
+        self.walk(|top, entry, reader| {
+            if entry.strip_top(top) == Some(MANIFEST_FILE) {
+                found = Some(ManifestDoc {
+                    top: top.to_string(),
+                    bytes: read_bounded(reader, max, entry, &self.path)?,
+                });
+                return Ok(Flow::Stop);
+            }
+            Ok(Flow::Continue)
+        })?;
+        found.ok_or_else(|| ArchiveError::NoManifest {
+            archive: self.path.clone(),
+        })
+    }
+
+    /// Reads one file below the top folder (`files/x.yaml`) into memory, bounded by the
+    /// metadata limit unless `max` says otherwise.
+    pub fn read_file(&self, relative: &str, max: u64) -> Result<Option<Vec<u8>>, ArchiveError> {
+        let mut found = None;
+        self.walk(|top, entry, reader| {
+            if entry.strip_top(top) == Some(relative) {
+                found = Some(read_bounded(reader, max, entry, &self.path)?);
+                return Ok(Flow::Stop);
+            }
+            Ok(Flow::Continue)
+        })?;
+        Ok(found)
+    }
+
+    /// Visits every regular file in archive order, after checking each entry against the safety
+    /// rules: a refused entry ends the walk with an error naming it. The visitor receives the
+    /// top folder, the entry's path and a reader of its bytes (bounded by the limits). Returns
+    /// what the walk saw; after a [`Flow::Stop`] that is only the part walked.
+    pub fn walk<F>(&self, mut visit: F) -> Result<Contents, ArchiveError>
+    where
+        F: FnMut(&str, &EntryPath, &mut dyn Read) -> Result<Flow, ArchiveError>,
+    {
+        let mut state = WalkState::new(&self.path, self.limits);
+        match &self.container {
+            Container::Zip => self.walk_zip(&mut state, &mut visit)?,
+            Container::Tar(compressor) => self.walk_tar(compressor.as_ref(), &mut state, &mut visit)?,
+        }
+        if state.top.is_none() {
+            return Err(ArchiveError::Empty {
+                archive: self.path.clone(),
+            });
+        }
+        Ok(state.into_contents())
+    }
+
+    fn walk_tar<F>(
+        &self,
+        compressor: Option<&Arc<dyn Compressor>>,
+        state: &mut WalkState<'_>,
+        visit: &mut F,
+    ) -> Result<(), ArchiveError>
+    where
+        F: FnMut(&str, &EntryPath, &mut dyn Read) -> Result<Flow, ArchiveError>,
+    {
+        let corrupt = |source: io::Error| self.corrupt(source);
+        let file = File::open(&self.path).map_err(|source| ArchiveError::Open {
+            archive: self.path.clone(),
+            source,
+        })?;
+        let input: Box<dyn Read> = Box::new(BufReader::with_capacity(256 * 1024, file));
+        let input = match compressor {
+            Some(c) => c.decoder(input).map_err(corrupt)?,
+            None => input,
+        };
+        let mut tar = tar::Archive::new(input);
+        for entry in tar.entries().map_err(corrupt)? {
+            let mut entry = entry.map_err(corrupt)?;
+            let kind = match entry.header().entry_type() {
+                tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+                tar::EntryType::Directory => EntryKind::Directory,
+                tar::EntryType::Symlink => EntryKind::Symlink,
+                tar::EntryType::Link => EntryKind::Hardlink,
+                // Extension headers are metadata of the next entry, which the tar crate applies.
+                tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
+                tar::EntryType::GNULongName | tar::EntryType::GNULongLink => continue,
+                _ => EntryKind::Special,
+            };
+            let raw_name = entry.path_bytes().into_owned();
+            let size = entry.size();
+            let Some(path) = state.admit(&raw_name, kind, size)? else {
+                continue;
+            };
+            let top = state.top_name().to_string();
+            let mut bounded = state.bounded(&mut entry, &path);
+            let flow = visit(&top, &path, &mut bounded)?;
+            bounded.drain().map_err(|source| self.corrupt(source))?;
+            if flow == Flow::Stop {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn walk_zip<F>(&self, state: &mut WalkState<'_>, visit: &mut F) -> Result<(), ArchiveError>
+    where
+        F: FnMut(&str, &EntryPath, &mut dyn Read) -> Result<Flow, ArchiveError>,
+    {
+        let file = File::open(&self.path).map_err(|source| ArchiveError::Open {
+            archive: self.path.clone(),
+            source,
+        })?;
+        let mut zip = zip::ZipArchive::new(BufReader::new(file))
+            .map_err(|err| self.corrupt(io::Error::other(err)))?;
+        for index in 0..zip.len() {
+            let mut entry = zip
+                .by_index(index)
+                .map_err(|err| self.corrupt(io::Error::other(err)))?;
+            let mode = entry.unix_mode().unwrap_or(0);
+            let kind = match mode & 0o170000 {
+                0o120000 => EntryKind::Symlink,
+                0o020000 | 0o060000 | 0o010000 | 0o140000 => EntryKind::Special,
+                _ if entry.is_dir() => EntryKind::Directory,
+                _ => EntryKind::File,
+            };
+            let raw_name = entry.name_raw().to_vec();
+            let size = entry.size();
+            let Some(path) = state.admit(&raw_name, kind, size)? else {
+                continue;
+            };
+            let top = state.top_name().to_string();
+            let mut bounded = state.bounded(&mut entry, &path);
+            let flow = visit(&top, &path, &mut bounded)?;
+            // Reading to the end makes the zip crate check the entry's CRC.
+            bounded.drain().map_err(|source| self.corrupt(source))?;
+            if flow == Flow::Stop {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Extracts every file below `dest` (which should be a new, empty directory), hashing each on
+    /// the way. Nothing is written outside `dest`: names are checked before any byte lands.
+    pub fn extract(&self, dest: &Path) -> Result<Digested, ArchiveError> {
+        self.digest_walk(Some(dest))
+    }
+
+    /// Reads every file to hash it, writing nothing.
+    pub fn digest(&self) -> Result<Digested, ArchiveError> {
+        self.digest_walk(None)
+    }
+
+    fn digest_walk(&self, dest: Option<&Path>) -> Result<Digested, ArchiveError> {
+        let mut sha256 = BTreeMap::new();
+        let contents = self.walk(|top, entry, reader| {
+            let mut out: Box<dyn io::Write> = match dest {
+                None => Box::new(io::sink()),
+                Some(dest) => Box::new(io::BufWriter::new(self.create_inside(dest, entry)?)),
+            };
+            let mut tee = HashingReader::new(reader);
+            io::copy(&mut tee, &mut out).map_err(|source| self.read_or_write_error(source, dest, entry))?;
+            out.flush().map_err(|source| self.read_or_write_error(source, dest, entry))?;
+            if let Some(relative) = entry.strip_top(top) {
+                sha256.insert(relative.to_string(), tee.finish());
+            }
+            Ok(Flow::Continue)
+        })?;
+        Ok(Digested { contents, sha256 })
+    }
+
+    fn create_inside(&self, dest: &Path, entry: &EntryPath) -> Result<File, ArchiveError> {
+        let Some(target) = super::safety::join_inside(dest, entry) else {
+            return Err(ArchiveError::UnsafeEntry {
+                archive: self.path.clone(),
+                entry: entry.to_string(),
+                reason: "it would land outside the destination".to_string(),
+            });
+        };
+        let write_error = |source| ArchiveError::Write {
+            path: target.clone(),
+            source,
+        };
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(write_error)?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(write_error)
+    }
+
+    fn read_or_write_error(&self, source: io::Error, dest: Option<&Path>, entry: &EntryPath) -> ArchiveError {
+        // Errors raised while reading (a short entry, a bomb, bad data) are the archive's fault;
+        // the rest happened writing to the destination.
+        let from_reading = source.get_ref().is_some_and(|inner| inner.is::<LimitExceeded>())
+            || matches!(
+                source.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput
+            );
+        match dest {
+            Some(dest) if !from_reading => ArchiveError::Write {
+                path: dest.join(entry.to_path()),
+                source,
+            },
+            _ => self.corrupt(source),
+        }
+    }
+
+    fn corrupt(&self, source: io::Error) -> ArchiveError {
+        // A limit breach surfaces from inside a reader as an io::Error carrying our error.
+        if let Some(limit) = source
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<LimitExceeded>())
+        {
+            return ArchiveError::TooLarge {
+                archive: self.path.clone(),
+                what: limit.0.clone(),
+            };
+        }
+        ArchiveError::Corrupt {
+            archive: self.path.clone(),
+            detail: source.to_string(),
+        }
+    }
+}
+
+fn detect(head: &[u8], registry: &Registry) -> Option<Container> {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Some(Container::Zip);
+    }
+    if let Some(compressor) = registry.compressor_for_magic(head) {
+        return Some(Container::Tar(Some(compressor)));
+    }
+    if head.len() >= 262 && &head[257..262] == b"ustar" {
+        return Some(Container::Tar(None));
+    }
+    None
+}
+
+fn read_bounded(
+    reader: &mut dyn Read,
+    max: u64,
+    entry: &EntryPath,
+    archive: &Path,
+) -> Result<Vec<u8>, ArchiveError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ArchiveError::Corrupt {
+            archive: archive.to_path_buf(),
+            detail: format!("reading {entry}: {source}"),
+        })?;
+    if bytes.len() as u64 > max {
+        return Err(ArchiveError::TooLarge {
+            archive: archive.to_path_buf(),
+            what: format!("{entry} is larger than the {max}-byte limit for metadata files"),
+        });
+    }
+    Ok(bytes)
+}
+
+/// The bookkeeping of one walk: the top folder, names seen, and the budgets left.
+struct WalkState<'a> {
+    archive: &'a Path,
+    limits: Limits,
+    top: Option<String>,
+    seen: HashSet<String>,
+    files: BTreeMap<String, u64>,
+    entries: u64,
+    unpacked: u64,
+}
+
+#[derive(Debug)]
+struct LimitExceeded(String);
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+impl<'a> WalkState<'a> {
+    fn new(archive: &'a Path, limits: Limits) -> Self {
+        Self {
+            archive,
+            limits,
+            top: None,
+            seen: HashSet::new(),
+            files: BTreeMap::new(),
+            entries: 0,
+            unpacked: 0,
+        }
+    }
+
+    fn top_name(&self) -> &str {
+        self.top.as_deref().unwrap_or_default()
+    }
+
+    fn unsafe_entry(&self, raw: &[u8], reason: impl Into<String>) -> ArchiveError {
+        ArchiveError::UnsafeEntry {
+            archive: self.archive.to_path_buf(),
+            entry: String::from_utf8_lossy(raw).escape_debug().to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Checks one entry; returns its path when it is a file to visit, `None` for a directory.
+    fn admit(&mut self, raw: &[u8], kind: EntryKind, size: u64) -> Result<Option<EntryPath>, ArchiveError> {
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
+            return Err(ArchiveError::TooLarge {
+                archive: self.archive.to_path_buf(),
+                what: format!("it has more than {} entries", self.limits.max_entries),
+            });
+        }
+        let path = safe_relative_path(raw).map_err(|why| self.unsafe_entry(raw, why.to_string()))?;
+        match kind {
+            EntryKind::File | EntryKind::Directory => {}
+            EntryKind::Symlink => {
+                return Err(self.unsafe_entry(raw, "it is a symbolic link; wagon archives hold only files and folders"));
+            }
+            EntryKind::Hardlink => {
+                return Err(self.unsafe_entry(raw, "it is a hard link; wagon archives hold only files and folders"));
+            }
+            EntryKind::Special => {
+                return Err(self.unsafe_entry(raw, "it is a device, FIFO or other special file"));
+            }
+        }
+        let first = path.components().next().unwrap_or_default().to_string();
+        match &self.top {
+            None => self.top = Some(first),
+            Some(top) if *top == first => {}
+            Some(top) => {
+                return Err(self.unsafe_entry(
+                    raw,
+                    format!("it is outside the archive's single top folder `{top}`"),
+                ));
+            }
+        }
+        if kind == EntryKind::Directory {
+            return Ok(None);
+        }
+        if path.strip_top(self.top_name()).is_none() {
+            return Err(self.unsafe_entry(raw, "a file cannot stand beside the top folder"));
+        }
+        if !self.seen.insert(path.as_str().to_string()) {
+            return Err(self.unsafe_entry(raw, "it appears twice in the archive"));
+        }
+        self.unpacked = self.unpacked.saturating_add(size);
+        if self.unpacked > self.limits.max_unpacked_bytes {
+            return Err(ArchiveError::TooLarge {
+                archive: self.archive.to_path_buf(),
+                what: format!(
+                    "its entries unpack to more than {} bytes",
+                    self.limits.max_unpacked_bytes
+                ),
+            });
+        }
+        if let Some(relative) = path.strip_top(self.top_name()) {
+            self.files.insert(relative.to_string(), size);
+        }
+        Ok(Some(path))
+    }
+
+    /// A reader over an entry that refuses to yield more bytes than its header declared or the
+    /// archive's remaining budget allows (a lying header cannot smuggle a bomb through).
+    fn bounded<'r, R: Read + ?Sized>(&self, inner: &'r mut R, entry: &EntryPath) -> Bounded<'r, R> {
+        let declared = self
+            .files
+            .get(entry.strip_top(self.top_name()).unwrap_or_default())
+            .copied()
+            .unwrap_or(0);
+        Bounded {
+            inner,
+            remaining: declared,
+            entry: entry.to_string(),
+        }
+    }
+
+    fn into_contents(self) -> Contents {
+        Contents {
+            top: self.top.unwrap_or_default(),
+            files: self.files,
+        }
+    }
+}
+
+struct Bounded<'r, R: Read + ?Sized> {
+    inner: &'r mut R,
+    remaining: u64,
+    entry: String,
+}
+
+impl<R: Read + ?Sized> Bounded<'_, R> {
+    /// Reads what the visitor left, so the next entry starts at the right place and checksums run.
+    fn drain(&mut self) -> io::Result<u64> {
+        io::copy(self, &mut io::sink())
+    }
+}
+
+impl<R: Read + ?Sized> Read for Bounded<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 {
+            // Anything beyond the declared size is an attack or corruption.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(LimitExceeded(format!(
+                    "{} holds more bytes than its header declares",
+                    self.entry
+                )))),
+            };
+        }
+        let want = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buf[..want])?;
+        if read == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} ends {} bytes early", self.entry, self.remaining),
+            ));
+        }
+        self.remaining -= read as u64;
+        Ok(read)
+    }
+}

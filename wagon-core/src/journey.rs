@@ -1,0 +1,187 @@
+//! The install journey shared by `install` and `validate`: open → read and check the manifest →
+//! unpack with every digest verified → probe-derived selection → installer.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::archive::{Archive, ArchiveError, WHEELS_DIR};
+use crate::manifest::{Manifest, ManifestError};
+use crate::plan::{InstallPlan, PlanError, RootRequest, select};
+use crate::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
+use crate::python::{self, ExtraName, PythonSyntaxError};
+use crate::target::Target;
+use crate::wheel::{WheelError, WheelInfo};
+
+/// Choices the user makes about an install.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Install even when wheels or `python_requires` do not fit the interpreter.
+    pub ignore_platform: bool,
+    pub upgrade: bool,
+    pub reinstall: bool,
+    /// Extras of the archive's package to install too (`NAME[extra]`).
+    pub extras: Vec<String>,
+    /// Passed to the installer untouched.
+    pub extra_args: Vec<String>,
+}
+
+/// Why an archive could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum JourneyError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("{archive}: {source}")]
+    Manifest {
+        archive: String,
+        #[source]
+        source: ManifestError,
+    },
+    #[error(
+        "{archive} does not match its own package.json:\n{}\nThe archive was altered or damaged; do not install it.",
+        .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    )]
+    Inconsistent { archive: String, problems: Vec<String> },
+    #[error(transparent)]
+    Wheel(#[from] WheelError),
+    #[error(transparent)]
+    Syntax(#[from] PythonSyntaxError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(
+        "{package} {version} requires Python {requires} (python_requires in package.json), but \
+         the target is {target}. Use a matching interpreter with --python, or --ignore-platform \
+         to try anyway."
+    )]
+    PythonRequires {
+        package: String,
+        version: String,
+        requires: String,
+        target: String,
+    },
+    #[error(transparent)]
+    Installer(#[from] InstallerError),
+    #[error("cannot create a scratch directory: {0}")]
+    Scratch(#[source] std::io::Error),
+}
+
+/// An archive unpacked into a scratch directory, with its wheels read.
+#[derive(Debug)]
+pub struct Unpacked {
+    pub dir: tempfile::TempDir,
+    pub top: String,
+    pub manifest: Manifest,
+    pub wheels: Vec<WheelInfo>,
+}
+
+impl Unpacked {
+    /// The directory holding the wheels.
+    pub fn wheel_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join(&self.top).join(WHEELS_DIR)
+    }
+}
+
+/// Reads the manifest (from the archive's head, so a bad one fails fast), then unpacks the
+/// archive into a scratch directory verifying every recorded digest, then reads each wheel.
+pub fn unpack(archive: &Archive) -> Result<Unpacked, JourneyError> {
+    let name = archive.path().display().to_string();
+    let doc = archive.read_manifest()?;
+    let manifest = doc.parse().map_err(|source| JourneyError::Manifest {
+        archive: name.clone(),
+        source,
+    })?;
+    let dir = tempfile::Builder::new()
+        .prefix("wagon-unpack-")
+        .tempdir()
+        .map_err(JourneyError::Scratch)?;
+    let digested = archive.extract(dir.path())?;
+    let problems = crate::check::problems(&manifest, &digested.contents, &digested.sha256);
+    if !problems.is_empty() {
+        return Err(JourneyError::Inconsistent {
+            archive: name,
+            problems,
+        });
+    }
+    let wheel_dir = dir.path().join(&doc.top).join(WHEELS_DIR);
+    let wheels = manifest
+        .wheels
+        .iter()
+        .map(|file| WheelInfo::read(&wheel_dir.join(file)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Unpacked {
+        dir,
+        top: doc.top,
+        manifest,
+        wheels,
+    })
+}
+
+/// Chooses what to install from an unpacked archive on `target`.
+pub fn plan(unpacked: &Unpacked, target: &Target, options: &InstallOptions) -> Result<InstallPlan, JourneyError> {
+    let manifest = &unpacked.manifest;
+    if !options.ignore_platform {
+        check_python_requires(manifest, target)?;
+    }
+    let extras = options
+        .extras
+        .iter()
+        .map(|e| {
+            ExtraName::from_str(e).map_err(|err| PythonSyntaxError::PackageName {
+                input: e.clone(),
+                reason: err.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = RootRequest {
+        name: python::package_name(&manifest.package_name)?,
+        extras,
+        version: python::version(&manifest.package_version).ok(),
+    };
+    Ok(select(&unpacked.wheels, &[root], target, options.ignore_platform)?)
+}
+
+/// wagon 1.0 joined every wheel's `Requires-Python` with `,`; honour all of them.
+fn check_python_requires(manifest: &Manifest, target: &Target) -> Result<(), JourneyError> {
+    let Some(requires) = manifest.python_requires.as_deref().filter(|r| !r.trim().is_empty()) else {
+        return Ok(());
+    };
+    match python::specifiers(requires) {
+        Ok(specifiers) if !specifiers.contains(&target.python_full_version) => Err(JourneyError::PythonRequires {
+            package: manifest.package_name.clone(),
+            version: manifest.package_version.clone(),
+            requires: requires.to_string(),
+            target: target.describe(),
+        }),
+        Ok(_) => Ok(()),
+        Err(err) => {
+            tracing::warn!("ignoring python_requires of package.json: {err}");
+            Ok(())
+        }
+    }
+}
+
+/// The whole journey: unpack, plan, install.
+pub fn install(
+    archive: &Archive,
+    target: &Target,
+    installer: &dyn Installer,
+    options: &InstallOptions,
+) -> Result<(InstallPlan, InstallOutcome), JourneyError> {
+    let unpacked = unpack(archive)?;
+    let plan = plan(&unpacked, target, options)?;
+    let wheel_dir = unpacked.wheel_dir();
+    let outcome = installer.install(&InstallRequest {
+        target,
+        plan: &plan,
+        wheel_dir: &wheel_dir,
+        upgrade: options.upgrade,
+        reinstall: options.reinstall,
+        extra_args: &options.extra_args,
+    })?;
+    Ok((plan, outcome))
+}
+
+/// Whether `path` looks like a wagon archive name we would write.
+pub fn is_archive_path(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    [".wgn", ".tar.gz", ".tgz", ".zip", ".tar.zst", ".tar"].iter().any(|ext| name.ends_with(ext))
+}

@@ -1,0 +1,20 @@
+//! Wagon's core: the wagon archive format (safe reading, reproducible writing), its metadata
+//! (`package.json`), archive naming, Python packaging semantics behind one module, the target
+//! interpreter probe, install planning, and the plugin traits with their registry.
+//!
+//! The core knows no particular compressor, installer or source: those are plugins registered
+//! in a [`plugin::Registry`] by whoever embeds the core (the `wagon` CLI, tests, third parties).
+
+pub mod archive;
+pub mod check;
+pub mod journey;
+pub mod manifest;
+pub mod naming;
+pub mod plan;
+pub mod plugin;
+pub mod python;
+pub mod target;
+pub mod wheel;
+
+/// This Wagon's version, recorded in `created_by_wagon_version`.
+pub const WAGON_VERSION: &str = env!("CARGO_PKG_VERSION");

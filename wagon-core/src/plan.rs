@@ -1,0 +1,322 @@
+//! Selection: which of an archive's wheels to install on a target — the requested projects and
+//! the closure of their `Requires-Dist` whose markers hold there, each project's best-ranked
+//! compatible wheel. Every command that installs or checks installability goes through here.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::python::{
+    ExtraName, IncompatibleTag, PackageName, TagCompatibility, Version, VersionOrUrl, VersionSpecifiers,
+};
+use crate::target::Target;
+use crate::wheel::WheelInfo;
+
+/// A project the user asked to install.
+#[derive(Debug, Clone)]
+pub struct RootRequest {
+    pub name: PackageName,
+    pub extras: Vec<ExtraName>,
+    /// Pin to this version (the archive's `package_version`).
+    pub version: Option<Version>,
+}
+
+/// One wheel chosen for installation.
+#[derive(Debug, Clone)]
+pub struct PlannedWheel {
+    pub file_name: String,
+    pub name: PackageName,
+    pub version: Version,
+    /// Asked for by the user rather than pulled in as a dependency.
+    pub requested: bool,
+    /// The extras whose dependencies were followed for this project.
+    pub extras: Vec<ExtraName>,
+}
+
+/// The wheels to install, dependencies before the projects that need them.
+#[derive(Debug, Clone, Default)]
+pub struct InstallPlan {
+    pub wheels: Vec<PlannedWheel>,
+    /// Archive wheels left out (not needed on this target), by file name.
+    pub unused: Vec<String>,
+}
+
+impl InstallPlan {
+    pub fn requested(&self) -> impl Iterator<Item = &PlannedWheel> {
+        self.wheels.iter().filter(|w| w.requested)
+    }
+}
+
+/// Why no installable set could be chosen.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "the archive has no wheel for `{requirement}` (required by {required_by}); the archive \
+         is incomplete — rebuild it, or check that `--exclude` did not drop it"
+    )]
+    Missing { requirement: String, required_by: String },
+    #[error(
+        "no wheel of `{project}` in the archive fits {target}:\n{}\nUse an archive built for this \
+         platform and Python, or pass --ignore-platform to try anyway.",
+        .reasons.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    Incompatible {
+        project: String,
+        target: String,
+        reasons: Vec<String>,
+    },
+    #[error(
+        "`{requirement}` (required by {required_by}) is not satisfied by the archive's {project} \
+         {version}; the archive's wheels do not fit together"
+    )]
+    Conflict {
+        requirement: String,
+        required_by: String,
+        project: String,
+        version: String,
+    },
+}
+
+struct Choice {
+    index: usize,
+    extras: BTreeSet<ExtraName>,
+    requested: bool,
+}
+
+/// Chooses the wheels to install for `roots` on `target`. With `ignore_platform`, wheels whose
+/// tags or `Requires-Python` do not fit are still used when nothing better exists.
+pub fn select(
+    wheels: &[WheelInfo],
+    roots: &[RootRequest],
+    target: &Target,
+    ignore_platform: bool,
+) -> Result<InstallPlan, PlanError> {
+    let mut by_project: BTreeMap<&PackageName, Vec<usize>> = BTreeMap::new();
+    for (index, wheel) in wheels.iter().enumerate() {
+        by_project.entry(&wheel.filename.name).or_default().push(index);
+    }
+    let mut chosen: BTreeMap<PackageName, Choice> = BTreeMap::new();
+    let mut order: Vec<PackageName> = Vec::new();
+    let mut queue: VecDeque<Pending> = roots
+        .iter()
+        .map(|root| Pending {
+            name: root.name.clone(),
+            extras: root.extras.clone(),
+            spec: root
+                .version
+                .as_ref()
+                .and_then(|v| crate::python::specifiers(&format!("=={v}")).ok()),
+            display: match &root.version {
+                Some(v) => format!("{}=={v}", root.name),
+                None => root.name.to_string(),
+            },
+            required_by: "the command line".to_string(),
+            requested: true,
+        })
+        .collect();
+
+    while let Some(Pending {
+        name,
+        extras,
+        spec,
+        display,
+        required_by,
+        requested,
+    }) = queue.pop_front()
+    {
+        if let Some(choice) = chosen.get_mut(&name) {
+            let wheel = &wheels[choice.index];
+            if let Some(spec) = &spec
+                && !spec.contains(&wheel.filename.version)
+            {
+                return Err(PlanError::Conflict {
+                    requirement: display,
+                    required_by,
+                    project: name.to_string(),
+                    version: wheel.filename.version.to_string(),
+                });
+            }
+            choice.requested |= requested;
+            let new_extras: Vec<ExtraName> =
+                extras.into_iter().filter(|e| !choice.extras.contains(e)).collect();
+            if new_extras.is_empty() {
+                continue;
+            }
+            choice.extras.extend(new_extras.iter().cloned());
+            let all: Vec<ExtraName> = choice.extras.iter().cloned().collect();
+            enqueue_dependencies(wheel, &all, Some(&new_extras), target, &mut queue);
+            continue;
+        }
+        let candidates = by_project.get(&name).cloned().unwrap_or_default();
+        if candidates.is_empty() {
+            return Err(PlanError::Missing {
+                requirement: display,
+                required_by,
+            });
+        }
+        let index = best_candidate(wheels, &candidates, spec.as_ref(), target, ignore_platform).map_err(
+            |reasons| {
+                if reasons.is_empty() {
+                    PlanError::Conflict {
+                        requirement: display.clone(),
+                        required_by: required_by.clone(),
+                        project: name.to_string(),
+                        version: candidates
+                            .iter()
+                            .map(|i| wheels[*i].filename.version.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                } else {
+                    PlanError::Incompatible {
+                        project: name.to_string(),
+                        target: target.describe(),
+                        reasons,
+                    }
+                }
+            },
+        )?;
+        let extra_set: BTreeSet<ExtraName> = extras.iter().cloned().collect();
+        enqueue_dependencies(&wheels[index], &extras, None, target, &mut queue);
+        chosen.insert(
+            name.clone(),
+            Choice {
+                index,
+                extras: extra_set,
+                requested,
+            },
+        );
+        order.push(name);
+    }
+
+    let used: BTreeSet<usize> = chosen.values().map(|c| c.index).collect();
+    // Dependencies first: reverse of discovery order is a good-enough topological order for
+    // installers that care (pip does its own).
+    let planned = order
+        .iter()
+        .rev()
+        .filter_map(|name| chosen.get(name))
+        .map(|choice| {
+            let wheel = &wheels[choice.index];
+            PlannedWheel {
+                file_name: wheel.file_name.clone(),
+                name: wheel.filename.name.clone(),
+                version: wheel.filename.version.clone(),
+                requested: choice.requested,
+                extras: choice.extras.iter().cloned().collect(),
+            }
+        })
+        .collect();
+    let unused = wheels
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used.contains(i))
+        .map(|(_, w)| w.file_name.clone())
+        .collect();
+    Ok(InstallPlan { wheels: planned, unused })
+}
+
+/// A requirement waiting to be resolved against the archive's wheels.
+struct Pending {
+    name: PackageName,
+    extras: Vec<ExtraName>,
+    spec: Option<VersionSpecifiers>,
+    /// The requirement as written, for messages.
+    display: String,
+    required_by: String,
+    requested: bool,
+}
+
+/// Queues the requirements of `wheel` that apply on `target` with `extras`; with `only_new`,
+/// only those that the newly added extras switch on.
+fn enqueue_dependencies(
+    wheel: &WheelInfo,
+    extras: &[ExtraName],
+    only_new: Option<&[ExtraName]>,
+    target: &Target,
+    queue: &mut VecDeque<Pending>,
+) {
+    let required_by = format!("{} {}", wheel.filename.name, wheel.filename.version);
+    let previous: Vec<ExtraName> = match only_new {
+        Some(new) => extras.iter().filter(|e| !new.contains(e)).cloned().collect(),
+        None => Vec::new(),
+    };
+    for requirement in &wheel.metadata.requires_dist {
+        if !crate::python::requirement_applies(requirement, &target.markers, extras) {
+            continue;
+        }
+        if only_new.is_some() && crate::python::requirement_applies(requirement, &target.markers, &previous) {
+            continue;
+        }
+        let spec = match &requirement.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(spec)) => Some(spec.clone()),
+            _ => None,
+        };
+        queue.push_back(Pending {
+            name: requirement.name.clone(),
+            extras: requirement.extras.to_vec(),
+            spec,
+            display: requirement.to_string(),
+            required_by: required_by.clone(),
+            requested: false,
+        });
+    }
+}
+
+/// The best wheel among `candidates`: satisfying `spec`, fitting the target, highest version
+/// then best tag priority. On failure, the reasons each wheel was passed over (empty when only
+/// the version specifier excluded them).
+fn best_candidate(
+    wheels: &[WheelInfo],
+    candidates: &[usize],
+    spec: Option<&VersionSpecifiers>,
+    target: &Target,
+    ignore_platform: bool,
+) -> Result<usize, Vec<String>> {
+    let mut reasons = Vec::new();
+    let mut fitting: Vec<(usize, &Version, TagCompatibility)> = Vec::new();
+    let mut misfits: Vec<(usize, &Version)> = Vec::new();
+    for &index in candidates {
+        let wheel = &wheels[index];
+        if spec.is_some_and(|s| !s.contains(&wheel.filename.version)) {
+            continue;
+        }
+        let mut why_not = None;
+        let compatibility = wheel.filename.compatibility(&target.tags);
+        if let TagCompatibility::Incompatible(kind) = compatibility {
+                why_not = Some(format!(
+                    "{}: its {} tag does not fit (wheel tags: {})",
+                    wheel.file_name,
+                    match kind {
+                        IncompatibleTag::Python => "Python",
+                        IncompatibleTag::Abi
+                        | IncompatibleTag::FreethreadedAbi
+                        | IncompatibleTag::AbiPythonVersion => "ABI",
+                        _ => "platform",
+                    },
+                    wheel.filename.stem().splitn(3, '-').nth(2).unwrap_or_default()
+                ));
+        }
+        if why_not.is_none()
+            && let Some(requires) = &wheel.metadata.requires_python
+            && !requires.contains(&target.python_full_version)
+        {
+            why_not = Some(format!(
+                "{}: it requires Python {requires}, the target is {}",
+                wheel.file_name, target.python_full_version
+            ));
+        }
+        match why_not {
+            None => fitting.push((index, &wheel.filename.version, compatibility)),
+            Some(reason) => {
+                reasons.push(reason);
+                misfits.push((index, &wheel.filename.version));
+            }
+        }
+    }
+    if let Some(best) = fitting.iter().max_by(|a, b| a.1.cmp(b.1).then(a.2.cmp(&b.2))) {
+        return Ok(best.0);
+    }
+    if ignore_platform && let Some(best) = misfits.iter().max_by(|a, b| a.1.cmp(b.1)) {
+        return Ok(best.0);
+    }
+    Err(reasons)
+}

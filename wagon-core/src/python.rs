@@ -1,0 +1,190 @@
+//! Python packaging semantics (PEP 440 versions, PEP 508 requirements and markers, PEP 425/600
+//! tags, wheel file names and core metadata), behind one module.
+//!
+//! Everything Wagon knows about Python's rules comes from Astral's `uv-*` crates, pinned together
+//! in the workspace manifest. The rest of Wagon imports these names from here, never from the
+//! crates themselves, so an upgrade of those crates touches this file alone.
+
+use std::str::FromStr;
+
+pub use uv_distribution_filename::WheelFilename;
+pub use uv_normalize::{ExtraName, PackageName};
+pub use uv_pep440::{Version, VersionSpecifiers};
+pub use uv_pep508::{MarkerEnvironment, MarkerEnvironmentBuilder, MarkerTree, VersionOrUrl};
+pub use uv_platform_tags::{
+    Arch, IncompatibleTag, LanguageTag, Os, Platform, PlatformTag, TagCompatibility, Tags,
+    TagsOptions,
+};
+
+/// A PEP 508 requirement as found in wheel metadata (`Requires-Dist`).
+pub type Requirement = uv_pep508::Requirement<uv_pypi_types::VerbatimParsedUrl>;
+
+/// Why a piece of Python packaging syntax was rejected; each message quotes the input.
+#[derive(Debug, thiserror::Error)]
+pub enum PythonSyntaxError {
+    #[error("`{input}` is not a valid wheel file name: {reason}")]
+    WheelFilename { input: String, reason: String },
+    #[error("`{input}` is not a valid Python package name: {reason}")]
+    PackageName { input: String, reason: String },
+    #[error("`{input}` is not a valid PEP 440 version: {reason}")]
+    Version { input: String, reason: String },
+    #[error("`{input}` is not a valid version specifier: {reason}")]
+    Specifiers { input: String, reason: String },
+    #[error("`{input}` is not a valid PEP 508 requirement: {reason}")]
+    Requirement { input: String, reason: String },
+    #[error("`{input}` is not a PEP 425 Python tag (expected e.g. `py3`, `py311`, `cp312`): {reason}")]
+    PythonTag { input: String, reason: String },
+    #[error("`{input}` is not a valid wheel METADATA file: {reason}")]
+    Metadata { input: String, reason: String },
+}
+
+/// Parses a wheel file name (`name-version[-build]-py-abi-platform.whl`).
+pub fn parse_wheel_filename(file_name: &str) -> Result<WheelFilename, PythonSyntaxError> {
+    WheelFilename::from_str(file_name).map_err(|err| PythonSyntaxError::WheelFilename {
+        input: file_name.to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Parses and normalises a project name (PEP 503: `Foo.Bar_baz` → `foo-bar-baz`).
+pub fn package_name(name: &str) -> Result<PackageName, PythonSyntaxError> {
+    PackageName::from_str(name).map_err(|err| PythonSyntaxError::PackageName {
+        input: name.to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Parses a PEP 440 version.
+pub fn version(text: &str) -> Result<Version, PythonSyntaxError> {
+    Version::from_str(text).map_err(|err| PythonSyntaxError::Version {
+        input: text.to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Parses a PEP 440 specifier set such as `>=3.8,<4`.
+pub fn specifiers(text: &str) -> Result<VersionSpecifiers, PythonSyntaxError> {
+    VersionSpecifiers::from_str(text).map_err(|err| PythonSyntaxError::Specifiers {
+        input: text.to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Parses a PEP 508 requirement such as `flask[async]>=3; python_version >= "3.9"`.
+pub fn requirement(text: &str) -> Result<Requirement, PythonSyntaxError> {
+    Requirement::from_str(text).map_err(|err| PythonSyntaxError::Requirement {
+        input: text.to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Parses a PEP 425 Python tag exactly as written: `py3` stays `py3` (wagon 1.0 turned it into
+/// `pypy3`), `py311` and `cp312` are accepted, and a bare `311` or `3.11` means `py311`, as the
+/// old tool's `--pyver 27` meant `py27`.
+pub fn python_tag(text: &str) -> Result<String, PythonSyntaxError> {
+    let trimmed = text.trim();
+    let candidate = if trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') && !trimmed.is_empty()
+    {
+        format!("py{}", trimmed.replace('.', ""))
+    } else {
+        trimmed.to_string()
+    };
+    LanguageTag::from_str(&candidate)
+        .map(|tag| tag.to_string())
+        .map_err(|err| PythonSyntaxError::PythonTag {
+            input: text.to_string(),
+            reason: err.to_string(),
+        })
+}
+
+/// The parts of a wheel's core metadata (`METADATA`) that installing needs.
+#[derive(Debug, Clone)]
+pub struct CoreMetadata {
+    pub name: PackageName,
+    pub version: Version,
+    pub requires_dist: Vec<Requirement>,
+    pub requires_python: Option<VersionSpecifiers>,
+    pub provides_extra: Vec<ExtraName>,
+}
+
+/// Parses a wheel's `METADATA` file. `source` names it in errors.
+pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, PythonSyntaxError> {
+    let parsed = uv_pypi_types::ResolutionMetadata::parse_metadata(bytes).map_err(|err| {
+        PythonSyntaxError::Metadata {
+            input: source.to_string(),
+            reason: err.to_string(),
+        }
+    })?;
+    Ok(CoreMetadata {
+        name: parsed.name,
+        version: parsed.version,
+        requires_dist: parsed.requires_dist.into_vec(),
+        requires_python: parsed.requires_python,
+        provides_extra: parsed.provides_extra.into_vec(),
+    })
+}
+
+/// Whether a requirement applies in `env` when the requiring project was asked for `extras`.
+pub fn requirement_applies(req: &Requirement, env: &MarkerEnvironment, extras: &[ExtraName]) -> bool {
+    req.evaluate_markers(env, extras)
+}
+
+/// The wheel's platform tags rendered as strings (e.g. `manylinux_2_17_x86_64`).
+pub fn platform_tags_of(wheel: &WheelFilename) -> Vec<String> {
+    wheel.platform_tags().iter().map(ToString::to_string).collect()
+}
+
+/// Whether every platform tag of the wheel is `any`.
+pub fn is_pure(wheel: &WheelFilename) -> bool {
+    wheel.platform_tags().iter().all(PlatformTag::is_any)
+}
+
+/// The `sysconfig.get_platform()`-style name that wagon 1.0.3's installer compares against
+/// (`linux_x86_64`, `win_amd64`, `macosx_11_0_arm64`), for a platform tag. PEP 600 and legacy
+/// manylinux and musllinux tags map to `linux_<arch>`, the name a Linux interpreter reports.
+pub fn legacy_platform_name(tag: &PlatformTag) -> String {
+    let text = tag.to_string();
+    if let Some(rest) = text
+        .strip_prefix("manylinux")
+        .or_else(|| text.strip_prefix("musllinux"))
+    {
+        // `manylinux_2_17_x86_64`, `manylinux2014_x86_64`, `manylinux1_i686` → the arch suffix.
+        let arch = rest
+            .trim_start_matches('_')
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
+        return format!("linux_{arch}");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_tags_are_kept_as_written() {
+        assert_eq!(python_tag("py3").ok().as_deref(), Some("py3"));
+        assert_eq!(python_tag("py311").ok().as_deref(), Some("py311"));
+        assert_eq!(python_tag("cp312").ok().as_deref(), Some("cp312"));
+        assert_eq!(python_tag("27").ok().as_deref(), Some("py27"));
+        assert_eq!(python_tag("3.11").ok().as_deref(), Some("py311"));
+        assert!(python_tag("snake").is_err());
+    }
+
+    #[test]
+    fn legacy_platform_names_follow_sysconfig() {
+        let cases = [
+            ("manylinux_2_17_x86_64", "linux_x86_64"),
+            ("manylinux2014_aarch64", "linux_aarch64"),
+            ("manylinux1_i686", "linux_i686"),
+            ("musllinux_1_2_x86_64", "linux_x86_64"),
+            ("linux_x86_64", "linux_x86_64"),
+            ("win_amd64", "win_amd64"),
+            ("any", "any"),
+        ];
+        for (tag, expected) in cases {
+            let parsed = PlatformTag::from_str(tag).map_err(|e| e.to_string());
+            assert_eq!(parsed.map(|t| legacy_platform_name(&t)), Ok(expected.to_string()), "{tag}");
+        }
+    }
+}

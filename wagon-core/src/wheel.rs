@@ -1,0 +1,131 @@
+//! Reading the facts Wagon needs out of a wheel file: its parsed file name, its core metadata
+//! (`*.dist-info/METADATA`) and its sha256.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::python::{self, CoreMetadata, PythonSyntaxError, WheelFilename};
+
+/// The largest METADATA file Wagon reads (real ones are a few KiB to a few hundred).
+const MAX_METADATA_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Why a wheel could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WheelError {
+    #[error(transparent)]
+    Syntax(#[from] PythonSyntaxError),
+    #[error("cannot read wheel {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is not a valid wheel (zip): {detail}")]
+    Zip { path: PathBuf, detail: String },
+    #[error("{path} has no {dist_info}/METADATA, so it is not a valid wheel")]
+    NoMetadata { path: PathBuf, dist_info: String },
+    #[error(
+        "{path} says it is {found}, but its file name says {expected}; the wheel was renamed or \
+         is damaged"
+    )]
+    NameMismatch {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+}
+
+/// A wheel on disk with its parsed name and metadata.
+#[derive(Debug, Clone)]
+pub struct WheelInfo {
+    pub path: PathBuf,
+    pub file_name: String,
+    pub filename: WheelFilename,
+    pub metadata: CoreMetadata,
+}
+
+impl WheelInfo {
+    /// Reads the wheel at `path`: its name must parse and its METADATA must agree with it.
+    pub fn read(path: &Path) -> Result<Self, WheelError> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let filename = python::parse_wheel_filename(&file_name)?;
+        let io_error = |source| WheelError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io_error)?;
+        let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|err| WheelError::Zip {
+            path: path.to_path_buf(),
+            detail: err.to_string(),
+        })?;
+        // The dist-info folder is named from the normalised project name; compare normalised.
+        let wanted = filename.name.as_dist_info_name().to_lowercase();
+        let metadata_entry = zip
+            .file_names()
+            .filter(|name| name.matches('/').count() == 1 && name.ends_with(".dist-info/METADATA"))
+            .find(|name| {
+                let folder = name.trim_end_matches("/METADATA").trim_end_matches(".dist-info");
+                folder
+                    .rsplit_once('-')
+                    .is_some_and(|(project, _)| project.replace(['-', '.'], "_").to_lowercase() == wanted)
+            })
+            .map(str::to_string);
+        let dist_info = format!("{}-{}.dist-info", filename.name.as_dist_info_name(), filename.version);
+        let Some(metadata_entry) = metadata_entry else {
+            return Err(WheelError::NoMetadata {
+                path: path.to_path_buf(),
+                dist_info,
+            });
+        };
+        let mut bytes = Vec::new();
+        zip.by_name(&metadata_entry)
+            .map_err(|err| WheelError::Zip {
+                path: path.to_path_buf(),
+                detail: err.to_string(),
+            })?
+            .take(MAX_METADATA_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
+        let metadata = python::parse_core_metadata(&bytes, &format!("{}/{metadata_entry}", path.display()))?;
+        if metadata.name != filename.name || metadata.version != filename.version {
+            return Err(WheelError::NameMismatch {
+                path: path.to_path_buf(),
+                expected: format!("{} {}", filename.name, filename.version),
+                found: format!("{} {}", metadata.name, metadata.version),
+            });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            file_name,
+            filename,
+            metadata,
+        })
+    }
+}
+
+/// Lowercase hex sha256 and size of everything `reader` yields.
+pub fn sha256_of(mut reader: impl Read) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        size += read as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// sha256 and size of a file.
+pub fn sha256_file(path: &Path) -> io::Result<(String, u64)> {
+    sha256_of(BufReader::new(File::open(path)?))
+}
