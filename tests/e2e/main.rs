@@ -1,1 +1,9 @@
-//! placeholder
+//! End-to-end tests: the real `wagon` binary against real archives, real venvs and real pip.
+//! Every fixture is built locally; nothing here reaches the network.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_inputs;
+mod common;
+mod install;
+mod read_side;
+mod validate;

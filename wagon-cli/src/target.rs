@@ -27,8 +27,9 @@ impl TargetArgs {
             return Ok(venv_python(venv)?);
         }
         if let Some(active) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
-            return venv_python(Path::new(&active))
-                .with_context(|| "VIRTUAL_ENV names a virtualenv without an interpreter".to_string());
+            return venv_python(Path::new(&active)).with_context(|| {
+                "VIRTUAL_ENV names a virtualenv without an interpreter".to_string()
+            });
         }
         which::which("python3").map_err(|_| {
             anyhow::anyhow!(

@@ -9,12 +9,18 @@ use crate::python;
 
 /// Every inconsistency between `manifest` and what the archive holds, one message each.
 /// `sha256` maps paths below the top folder to their digests (as computed while reading).
-pub fn problems(manifest: &Manifest, contents: &Contents, sha256: &BTreeMap<String, String>) -> Vec<String> {
+pub fn problems(
+    manifest: &Manifest,
+    contents: &Contents,
+    sha256: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let present: Vec<&str> = contents.files_in(WHEELS_DIR).collect();
     for wheel in &manifest.wheels {
         if !present.contains(&wheel.as_str()) {
-            problems.push(format!("wheel {wheel} is listed in package.json but missing from the archive"));
+            problems.push(format!(
+                "wheel {wheel} is listed in package.json but missing from the archive"
+            ));
         }
         if let Err(err) = python::parse_wheel_filename(wheel) {
             problems.push(err.to_string());
@@ -22,13 +28,17 @@ pub fn problems(manifest: &Manifest, contents: &Contents, sha256: &BTreeMap<Stri
     }
     for wheel in &present {
         if !manifest.wheels.iter().any(|w| w == wheel) {
-            problems.push(format!("wheel {wheel} is in the archive but not listed in package.json"));
+            problems.push(format!(
+                "wheel {wheel} is in the archive but not listed in package.json"
+            ));
         }
     }
     for (wheel, recorded) in &manifest.wheel_digests {
         let path = format!("{WHEELS_DIR}/{wheel}");
         if !manifest.wheels.contains(wheel) {
-            problems.push(format!("wheel_digests names {wheel}, which `wheels` does not list"));
+            problems.push(format!(
+                "wheel_digests names {wheel}, which `wheels` does not list"
+            ));
             continue;
         }
         if let Some(size) = contents.files.get(&path)
@@ -51,7 +61,9 @@ pub fn problems(manifest: &Manifest, contents: &Contents, sha256: &BTreeMap<Stri
     let files: Vec<&str> = contents.files_in(FILES_DIR).collect();
     for file in &manifest.files {
         if !files.contains(&file.as_str()) {
-            problems.push(format!("file {file} is listed in package.json but missing from the archive"));
+            problems.push(format!(
+                "file {file} is listed in package.json but missing from the archive"
+            ));
         }
     }
     problems

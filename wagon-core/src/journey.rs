@@ -40,7 +40,10 @@ pub enum JourneyError {
         "{archive} does not match its own package.json:\n{}\nThe archive was altered or damaged; do not install it.",
         .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
     )]
-    Inconsistent { archive: String, problems: Vec<String> },
+    Inconsistent {
+        archive: String,
+        problems: Vec<String>,
+    },
     #[error(transparent)]
     Wheel(#[from] WheelError),
     #[error(transparent)]
@@ -116,7 +119,11 @@ pub fn unpack(archive: &Archive) -> Result<Unpacked, JourneyError> {
 }
 
 /// Chooses what to install from an unpacked archive on `target`.
-pub fn plan(unpacked: &Unpacked, target: &Target, options: &InstallOptions) -> Result<InstallPlan, JourneyError> {
+pub fn plan(
+    unpacked: &Unpacked,
+    target: &Target,
+    options: &InstallOptions,
+) -> Result<InstallPlan, JourneyError> {
     let manifest = &unpacked.manifest;
     if !options.ignore_platform {
         check_python_requires(manifest, target)?;
@@ -136,21 +143,32 @@ pub fn plan(unpacked: &Unpacked, target: &Target, options: &InstallOptions) -> R
         extras,
         version: python::version(&manifest.package_version).ok(),
     };
-    Ok(select(&unpacked.wheels, &[root], target, options.ignore_platform)?)
+    Ok(select(
+        &unpacked.wheels,
+        &[root],
+        target,
+        options.ignore_platform,
+    )?)
 }
 
 /// wagon 1.0 joined every wheel's `Requires-Python` with `,`; honour all of them.
 fn check_python_requires(manifest: &Manifest, target: &Target) -> Result<(), JourneyError> {
-    let Some(requires) = manifest.python_requires.as_deref().filter(|r| !r.trim().is_empty()) else {
+    let Some(requires) = manifest
+        .python_requires
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+    else {
         return Ok(());
     };
     match python::specifiers(requires) {
-        Ok(specifiers) if !specifiers.contains(&target.python_full_version) => Err(JourneyError::PythonRequires {
-            package: manifest.package_name.clone(),
-            version: manifest.package_version.clone(),
-            requires: requires.to_string(),
-            target: target.describe(),
-        }),
+        Ok(specifiers) if !specifiers.contains(&target.python_full_version) => {
+            Err(JourneyError::PythonRequires {
+                package: manifest.package_name.clone(),
+                version: manifest.package_version.clone(),
+                requires: requires.to_string(),
+                target: target.describe(),
+            })
+        }
         Ok(_) => Ok(()),
         Err(err) => {
             tracing::warn!("ignoring python_requires of package.json: {err}");
@@ -182,6 +200,11 @@ pub fn install(
 
 /// Whether `path` looks like a wagon archive name we would write.
 pub fn is_archive_path(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    [".wgn", ".tar.gz", ".tgz", ".zip", ".tar.zst", ".tar"].iter().any(|ext| name.ends_with(ext))
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    [".wgn", ".tar.gz", ".tgz", ".zip", ".tar.zst", ".tar"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }

@@ -10,6 +10,7 @@ pub mod check;
 pub mod journey;
 pub mod manifest;
 pub mod naming;
+pub mod pack;
 pub mod plan;
 pub mod plugin;
 pub mod python;

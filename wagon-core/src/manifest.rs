@@ -121,10 +121,18 @@ pub fn pretty_json(value: &Value) -> Result<Vec<u8>, serde_json::Error> {
 /// message per problem (empty when the document is usable).
 pub fn check(value: &Value) -> Vec<String> {
     let Some(object) = value.as_object() else {
-        return vec![format!("the top level must be a JSON object, found {}", kind_of(value))];
+        return vec![format!(
+            "the top level must be a JSON object, found {}",
+            kind_of(value)
+        )];
     };
     let mut problems = Vec::new();
-    let required_strings = ["archive_name", "package_name", "package_version", "supported_platform"];
+    let required_strings = [
+        "archive_name",
+        "package_name",
+        "package_version",
+        "supported_platform",
+    ];
     for key in required_strings {
         match object.get(key) {
             None => problems.push(format!("required key `{key}` is missing")),
@@ -132,19 +140,32 @@ pub fn check(value: &Value) -> Vec<String> {
                 problems.push(format!("`{key}` is empty"))
             }
             Some(Value::String(_)) => {}
-            Some(other) => problems.push(format!("`{key}` must be a string, found {}", kind_of(other))),
+            Some(other) => problems.push(format!(
+                "`{key}` must be a string, found {}",
+                kind_of(other)
+            )),
         }
     }
     match object.get("wheels") {
         None => problems.push("required key `wheels` is missing".to_string()),
         Some(value) => check_string_list("wheels", value, &mut problems),
     }
-    for key in ["supported_python_versions", "files", "excluded_wheels", "platform_tags"] {
+    for key in [
+        "supported_python_versions",
+        "files",
+        "excluded_wheels",
+        "platform_tags",
+    ] {
         if let Some(value) = object.get(key) {
             check_string_list(key, value, &mut problems);
         }
     }
-    for key in ["created_by_wagon_version", "package_build_tag", "package_source", "python_requires"] {
+    for key in [
+        "created_by_wagon_version",
+        "package_build_tag",
+        "package_source",
+        "python_requires",
+    ] {
         match object.get(key) {
             None | Some(Value::Null | Value::String(_)) => {}
             Some(other) => problems.push(format!(
@@ -212,7 +233,10 @@ fn check_string_list(key: &str, value: &Value, problems: &mut Vec<String>) {
                 ));
             }
         }
-        other => problems.push(format!("`{key}` must be a list of strings, found {}", kind_of(other))),
+        other => problems.push(format!(
+            "`{key}` must be a list of strings, found {}",
+            kind_of(other)
+        )),
     }
 }
 
@@ -257,16 +281,29 @@ mod tests {
         assert_eq!(manifest.package_name, "demo-compiled");
         assert!(manifest.extra.contains_key("some_future_field"));
         let again = manifest.to_json().map_err(|e| e.to_string());
-        let reparsed = again.and_then(|bytes| Manifest::from_json(&bytes).map_err(|e| e.to_string()));
+        let reparsed =
+            again.and_then(|bytes| Manifest::from_json(&bytes).map_err(|e| e.to_string()));
         assert_eq!(reparsed.as_ref(), Ok(manifest));
     }
 
     #[test]
     fn every_problem_is_reported() {
         let problems = check(&serde_json::json!({"wheels": "x", "package_name": 3}));
-        assert!(problems.iter().any(|p| p.contains("`archive_name` is missing") || p.contains("`archive_name`")));
-        assert!(problems.iter().any(|p| p.contains("`package_name` must be a string")));
-        assert!(problems.iter().any(|p| p.contains("`wheels` must be a list")));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`archive_name` is missing") || p.contains("`archive_name`"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`package_name` must be a string"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`wheels` must be a list"))
+        );
         assert!(problems.iter().any(|p| p.contains("`supported_platform`")));
     }
 }

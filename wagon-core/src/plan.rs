@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::python::{
-    ExtraName, IncompatibleTag, PackageName, TagCompatibility, Version, VersionOrUrl, VersionSpecifiers,
+    ExtraName, IncompatibleTag, PackageName, TagCompatibility, Version, VersionOrUrl,
+    VersionSpecifiers,
 };
 use crate::target::Target;
 use crate::wheel::WheelInfo;
@@ -52,7 +53,10 @@ pub enum PlanError {
         "the archive has no wheel for `{requirement}` (required by {required_by}); the archive \
          is incomplete — rebuild it, or check that `--exclude` did not drop it"
     )]
-    Missing { requirement: String, required_by: String },
+    Missing {
+        requirement: String,
+        required_by: String,
+    },
     #[error(
         "no wheel of `{project}` in the archive fits {target}:\n{}\nUse an archive built for this \
          platform and Python, or pass --ignore-platform to try anyway.",
@@ -91,7 +95,10 @@ pub fn select(
 ) -> Result<InstallPlan, PlanError> {
     let mut by_project: BTreeMap<&PackageName, Vec<usize>> = BTreeMap::new();
     for (index, wheel) in wheels.iter().enumerate() {
-        by_project.entry(&wheel.filename.name).or_default().push(index);
+        by_project
+            .entry(&wheel.filename.name)
+            .or_default()
+            .push(index);
     }
     let mut chosen: BTreeMap<PackageName, Choice> = BTreeMap::new();
     let mut order: Vec<PackageName> = Vec::new();
@@ -135,8 +142,10 @@ pub fn select(
                 });
             }
             choice.requested |= requested;
-            let new_extras: Vec<ExtraName> =
-                extras.into_iter().filter(|e| !choice.extras.contains(e)).collect();
+            let new_extras: Vec<ExtraName> = extras
+                .into_iter()
+                .filter(|e| !choice.extras.contains(e))
+                .collect();
             if new_extras.is_empty() {
                 continue;
             }
@@ -152,8 +161,8 @@ pub fn select(
                 required_by,
             });
         }
-        let index = best_candidate(wheels, &candidates, spec.as_ref(), target, ignore_platform).map_err(
-            |reasons| {
+        let index = best_candidate(wheels, &candidates, spec.as_ref(), target, ignore_platform)
+            .map_err(|reasons| {
                 if reasons.is_empty() {
                     PlanError::Conflict {
                         requirement: display.clone(),
@@ -172,8 +181,7 @@ pub fn select(
                         reasons,
                     }
                 }
-            },
-        )?;
+            })?;
         let extra_set: BTreeSet<ExtraName> = extras.iter().cloned().collect();
         enqueue_dependencies(&wheels[index], &extras, None, target, &mut queue);
         chosen.insert(
@@ -211,7 +219,10 @@ pub fn select(
         .filter(|(i, _)| !used.contains(i))
         .map(|(_, w)| w.file_name.clone())
         .collect();
-    Ok(InstallPlan { wheels: planned, unused })
+    Ok(InstallPlan {
+        wheels: planned,
+        unused,
+    })
 }
 
 /// A requirement waiting to be resolved against the archive's wheels.
@@ -236,14 +247,20 @@ fn enqueue_dependencies(
 ) {
     let required_by = format!("{} {}", wheel.filename.name, wheel.filename.version);
     let previous: Vec<ExtraName> = match only_new {
-        Some(new) => extras.iter().filter(|e| !new.contains(e)).cloned().collect(),
+        Some(new) => extras
+            .iter()
+            .filter(|e| !new.contains(e))
+            .cloned()
+            .collect(),
         None => Vec::new(),
     };
     for requirement in &wheel.metadata.requires_dist {
         if !crate::python::requirement_applies(requirement, &target.markers, extras) {
             continue;
         }
-        if only_new.is_some() && crate::python::requirement_applies(requirement, &target.markers, &previous) {
+        if only_new.is_some()
+            && crate::python::requirement_applies(requirement, &target.markers, &previous)
+        {
             continue;
         }
         let spec = match &requirement.version_or_url {
@@ -282,18 +299,23 @@ fn best_candidate(
         let mut why_not = None;
         let compatibility = wheel.filename.compatibility(&target.tags);
         if let TagCompatibility::Incompatible(kind) = compatibility {
-                why_not = Some(format!(
-                    "{}: its {} tag does not fit (wheel tags: {})",
-                    wheel.file_name,
-                    match kind {
-                        IncompatibleTag::Python => "Python",
-                        IncompatibleTag::Abi
-                        | IncompatibleTag::FreethreadedAbi
-                        | IncompatibleTag::AbiPythonVersion => "ABI",
-                        _ => "platform",
-                    },
-                    wheel.filename.stem().splitn(3, '-').nth(2).unwrap_or_default()
-                ));
+            why_not = Some(format!(
+                "{}: its {} tag does not fit (wheel tags: {})",
+                wheel.file_name,
+                match kind {
+                    IncompatibleTag::Python => "Python",
+                    IncompatibleTag::Abi
+                    | IncompatibleTag::FreethreadedAbi
+                    | IncompatibleTag::AbiPythonVersion => "ABI",
+                    _ => "platform",
+                },
+                wheel
+                    .filename
+                    .stem()
+                    .splitn(3, '-')
+                    .nth(2)
+                    .unwrap_or_default()
+            ));
         }
         if why_not.is_none()
             && let Some(requires) = &wheel.metadata.requires_python
@@ -312,7 +334,10 @@ fn best_candidate(
             }
         }
     }
-    if let Some(best) = fitting.iter().max_by(|a, b| a.1.cmp(b.1).then(a.2.cmp(&b.2))) {
+    if let Some(best) = fitting
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(a.2.cmp(&b.2)))
+    {
         return Ok(best.0);
     }
     if ignore_platform && let Some(best) = misfits.iter().max_by(|a, b| a.1.cmp(b.1)) {

@@ -24,7 +24,11 @@ pub trait Compressor: Send + Sync {
     /// The range of levels it accepts.
     fn levels(&self) -> std::ops::RangeInclusive<i32>;
     /// Wraps `output` in an encoder; the encoder must be [`Encoder::finish`]ed.
-    fn encoder<'a>(&self, output: Box<dyn Write + 'a>, level: i32) -> io::Result<Box<dyn Encoder + 'a>>;
+    fn encoder<'a>(
+        &self,
+        output: Box<dyn Write + 'a>,
+        level: i32,
+    ) -> io::Result<Box<dyn Encoder + 'a>>;
     /// Wraps `input` in a decoder.
     fn decoder<'a>(&self, input: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>>;
 }
@@ -133,10 +137,16 @@ impl Registry {
     }
 
     pub fn compressor_names(&self) -> Vec<String> {
-        self.compressors.iter().map(|c| c.name().to_string()).collect()
+        self.compressors
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect()
     }
 
     pub fn installer_names(&self) -> Vec<String> {
-        self.installers.iter().map(|i| i.name().to_string()).collect()
+        self.installers
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect()
     }
 }

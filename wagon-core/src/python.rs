@@ -32,7 +32,9 @@ pub enum PythonSyntaxError {
     Specifiers { input: String, reason: String },
     #[error("`{input}` is not a valid PEP 508 requirement: {reason}")]
     Requirement { input: String, reason: String },
-    #[error("`{input}` is not a PEP 425 Python tag (expected e.g. `py3`, `py311`, `cp312`): {reason}")]
+    #[error(
+        "`{input}` is not a PEP 425 Python tag (expected e.g. `py3`, `py311`, `cp312`): {reason}"
+    )]
     PythonTag { input: String, reason: String },
     #[error("`{input}` is not a valid wheel METADATA file: {reason}")]
     Metadata { input: String, reason: String },
@@ -83,12 +85,12 @@ pub fn requirement(text: &str) -> Result<Requirement, PythonSyntaxError> {
 /// old tool's `--pyver 27` meant `py27`.
 pub fn python_tag(text: &str) -> Result<String, PythonSyntaxError> {
     let trimmed = text.trim();
-    let candidate = if trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') && !trimmed.is_empty()
-    {
-        format!("py{}", trimmed.replace('.', ""))
-    } else {
-        trimmed.to_string()
-    };
+    let candidate =
+        if trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') && !trimmed.is_empty() {
+            format!("py{}", trimmed.replace('.', ""))
+        } else {
+            trimmed.to_string()
+        };
     LanguageTag::from_str(&candidate)
         .map(|tag| tag.to_string())
         .map_err(|err| PythonSyntaxError::PythonTag {
@@ -125,13 +127,21 @@ pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, P
 }
 
 /// Whether a requirement applies in `env` when the requiring project was asked for `extras`.
-pub fn requirement_applies(req: &Requirement, env: &MarkerEnvironment, extras: &[ExtraName]) -> bool {
+pub fn requirement_applies(
+    req: &Requirement,
+    env: &MarkerEnvironment,
+    extras: &[ExtraName],
+) -> bool {
     req.evaluate_markers(env, extras)
 }
 
 /// The wheel's platform tags rendered as strings (e.g. `manylinux_2_17_x86_64`).
 pub fn platform_tags_of(wheel: &WheelFilename) -> Vec<String> {
-    wheel.platform_tags().iter().map(ToString::to_string).collect()
+    wheel
+        .platform_tags()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// Whether every platform tag of the wheel is `any`.
@@ -184,7 +194,11 @@ mod tests {
         ];
         for (tag, expected) in cases {
             let parsed = PlatformTag::from_str(tag).map_err(|e| e.to_string());
-            assert_eq!(parsed.map(|t| legacy_platform_name(&t)), Ok(expected.to_string()), "{tag}");
+            assert_eq!(
+                parsed.map(|t| legacy_platform_name(&t)),
+                Ok(expected.to_string()),
+                "{tag}"
+            );
         }
     }
 }

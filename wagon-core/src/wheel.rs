@@ -60,23 +60,30 @@ impl WheelInfo {
             source,
         };
         let file = File::open(path).map_err(io_error)?;
-        let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|err| WheelError::Zip {
-            path: path.to_path_buf(),
-            detail: err.to_string(),
-        })?;
+        let mut zip =
+            zip::ZipArchive::new(BufReader::new(file)).map_err(|err| WheelError::Zip {
+                path: path.to_path_buf(),
+                detail: err.to_string(),
+            })?;
         // The dist-info folder is named from the normalised project name; compare normalised.
         let wanted = filename.name.as_dist_info_name().to_lowercase();
         let metadata_entry = zip
             .file_names()
             .filter(|name| name.matches('/').count() == 1 && name.ends_with(".dist-info/METADATA"))
             .find(|name| {
-                let folder = name.trim_end_matches("/METADATA").trim_end_matches(".dist-info");
-                folder
-                    .rsplit_once('-')
-                    .is_some_and(|(project, _)| project.replace(['-', '.'], "_").to_lowercase() == wanted)
+                let folder = name
+                    .trim_end_matches("/METADATA")
+                    .trim_end_matches(".dist-info");
+                folder.rsplit_once('-').is_some_and(|(project, _)| {
+                    project.replace(['-', '.'], "_").to_lowercase() == wanted
+                })
             })
             .map(str::to_string);
-        let dist_info = format!("{}-{}.dist-info", filename.name.as_dist_info_name(), filename.version);
+        let dist_info = format!(
+            "{}-{}.dist-info",
+            filename.name.as_dist_info_name(),
+            filename.version
+        );
         let Some(metadata_entry) = metadata_entry else {
             return Err(WheelError::NoMetadata {
                 path: path.to_path_buf(),
@@ -92,7 +99,8 @@ impl WheelInfo {
             .take(MAX_METADATA_BYTES)
             .read_to_end(&mut bytes)
             .map_err(io_error)?;
-        let metadata = python::parse_core_metadata(&bytes, &format!("{}/{metadata_entry}", path.display()))?;
+        let metadata =
+            python::parse_core_metadata(&bytes, &format!("{}/{metadata_entry}", path.display()))?;
         if metadata.name != filename.name || metadata.version != filename.version {
             return Err(WheelError::NameMismatch {
                 path: path.to_path_buf(),

@@ -30,10 +30,16 @@ impl Compressor for Gzip {
         0..=9
     }
 
-    fn encoder<'a>(&self, output: Box<dyn Write + 'a>, level: i32) -> io::Result<Box<dyn Encoder + 'a>> {
+    fn encoder<'a>(
+        &self,
+        output: Box<dyn Write + 'a>,
+        level: i32,
+    ) -> io::Result<Box<dyn Encoder + 'a>> {
         let level = u32::try_from(level.clamp(0, 9)).unwrap_or(6);
         // A zero mtime and no file name in the gzip header keep archives reproducible.
-        let encoder = GzBuilder::new().mtime(0).write(output, Compression::new(level));
+        let encoder = GzBuilder::new()
+            .mtime(0)
+            .write(output, Compression::new(level));
         Ok(Box::new(GzipEncoder(encoder)))
     }
 

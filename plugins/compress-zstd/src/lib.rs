@@ -29,7 +29,11 @@ impl Compressor for Zstd {
         1..=22
     }
 
-    fn encoder<'a>(&self, output: Box<dyn Write + 'a>, level: i32) -> io::Result<Box<dyn Encoder + 'a>> {
+    fn encoder<'a>(
+        &self,
+        output: Box<dyn Write + 'a>,
+        level: i32,
+    ) -> io::Result<Box<dyn Encoder + 'a>> {
         // Single-threaded encoding with a fixed level gives the same bytes on every machine.
         let mut encoder = zstd::stream::write::Encoder::new(output, level.clamp(1, 22))?;
         encoder.include_checksum(true)?;

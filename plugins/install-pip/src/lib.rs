@@ -25,6 +25,7 @@ impl Installer for Pip {
     fn install(&self, request: &InstallRequest<'_>) -> Result<InstallOutcome, InstallerError> {
         let target = request.target;
         let mut command = pip_command(target)?;
+        isolate(&mut command);
         command
             .arg("install")
             .args(["--no-index", "--disable-pip-version-check", "--no-input"])
@@ -43,7 +44,12 @@ impl Installer for Pip {
             } else {
                 format!(
                     "[{}]",
-                    wheel.extras.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+                    wheel
+                        .extras
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
                 )
             };
             command.arg(format!("{}{extras}=={}", wheel.name, wheel.version));
@@ -62,11 +68,22 @@ impl Installer for Pip {
             tracing::debug!(target: "pip", "{line}");
         }
         if !output.status.success() {
-            let tail: Vec<&str> = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: Vec<&str> = stderr
+                .lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             return Err(InstallerError::Failed {
                 installer: NAME.to_string(),
                 python: target.python.display().to_string(),
-                message: format!("`{rendered}` failed ({}):\n{}", output.status, tail.join("\n")),
+                message: format!(
+                    "`{rendered}` failed ({}):\n{}",
+                    output.status,
+                    tail.join("\n")
+                ),
             });
         }
         let installed = stdout
@@ -76,6 +93,21 @@ impl Installer for Pip {
             .unwrap_or_default();
         Ok(InstallOutcome { installed })
     }
+}
+
+/// An install from an archive must see the archive's wheels and nothing else: the user's pip
+/// configuration (`find-links`, `index-url`, …, from files or `PIP_*` variables) is set aside.
+/// Arguments after `--` still reach pip.
+fn isolate(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PIP_") {
+            command.env_remove(key);
+        }
+    }
+    command.env(
+        "PIP_CONFIG_FILE",
+        if cfg!(windows) { "NUL" } else { "/dev/null" },
+    );
 }
 
 /// `TARGET -m pip`, or `OTHER -m pip --python TARGET` when the target has no pip.
@@ -93,7 +125,11 @@ fn pip_command(target: &Target) -> Result<Command, InstallerError> {
                   installer)"
             .to_string(),
     })?;
-    tracing::info!("{} has no pip; driving it with the pip of {}", target.python.display(), host.display());
+    tracing::info!(
+        "{} has no pip; driving it with the pip of {}",
+        target.python.display(),
+        host.display()
+    );
     let mut command = Command::new(host);
     command.args(["-m", "pip", "--python"]).arg(&target.python);
     Ok(command)
@@ -107,12 +143,14 @@ fn pip_host(target: &Target) -> Option<PathBuf> {
     }
     candidates.push(target.report.base_executable.clone());
     candidates.extend(which::which_all("python3").into_iter().flatten());
-    candidates.into_iter().find(|python| python != &target.python && has_pip(python))
+    candidates
+        .into_iter()
+        .find(|python| python != &target.python && has_pip(python))
 }
 
 fn has_pip(python: &Path) -> bool {
     Command::new(python)
-        .args(["-c", "import pip"])
+        .args(["-I", "-c", "import pip"])
         .output()
         .is_ok_and(|out| out.status.success())
 }

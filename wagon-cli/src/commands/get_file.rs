@@ -31,8 +31,9 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let wanted = safe_relative_path(args.name.as_bytes())
-        .map_err(|why| anyhow::anyhow!("`{}` is not a file name Wagon can write: {why}", args.name))?;
+    let wanted = safe_relative_path(args.name.as_bytes()).map_err(|why| {
+        anyhow::anyhow!("`{}` is not a file name Wagon can write: {why}", args.name)
+    })?;
     let archive = context.open(&args.archive)?;
     let relative = format!("{FILES_DIR}/{wanted}");
     let mut found = None;
@@ -56,7 +57,11 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "{} holds no file `{}` (files: {}); `wagon list-files` shows them",
             args.archive.display(),
             args.name,
-            if available.is_empty() { "none".to_string() } else { available.join(", ") }
+            if available.is_empty() {
+                "none".to_string()
+            } else {
+                available.join(", ")
+            }
         );
     };
     if args.stdout {
@@ -65,12 +70,17 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     let destination = args.output_dir.join(wanted.to_path());
     if destination.exists() && !args.force {
-        bail!("{} already exists; pass --force to overwrite it", destination.display());
+        bail!(
+            "{} already exists; pass --force to overwrite it",
+            destination.display()
+        );
     }
     if let Some(parent) = destination.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    std::fs::write(&destination, bytes).with_context(|| format!("cannot write {}", destination.display()))?;
+    std::fs::write(&destination, bytes)
+        .with_context(|| format!("cannot write {}", destination.display()))?;
     if !context.quiet {
         eprintln!("wrote {}", destination.display());
     }

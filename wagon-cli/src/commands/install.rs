@@ -58,7 +58,11 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let archive = context.open(&args.archive)?;
     let stage = Stage::start("probing the target interpreter", context.quiet);
     let target = args.target.probe()?;
-    stage.set(format!("installing {} into {}", args.archive.display(), target.describe()));
+    stage.set(format!(
+        "installing {} into {}",
+        args.archive.display(),
+        target.describe()
+    ));
     let options = InstallOptions {
         ignore_platform: args.ignore_platform,
         upgrade: args.upgrade,
@@ -76,7 +80,10 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         });
         println!("{report}");
     } else if !context.quiet {
-        let requested: Vec<String> = plan.requested().map(|w| format!("{} {}", w.name, w.version)).collect();
+        let requested: Vec<String> = plan
+            .requested()
+            .map(|w| format!("{} {}", w.name, w.version))
+            .collect();
         eprintln!(
             "installed {} ({} wheels) into {}",
             requested.join(", "),

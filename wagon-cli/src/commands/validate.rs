@@ -36,7 +36,10 @@ pub struct Args {
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let mut problems = Vec::new();
-    let stage = Stage::start(format!("checking {}", args.archive.display()), context.quiet);
+    let stage = Stage::start(
+        format!("checking {}", args.archive.display()),
+        context.quiet,
+    );
     let manifest = match context.open(&args.archive) {
         Err(err) => {
             problems.push(format!("{err:#}"));
@@ -44,7 +47,9 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(archive) => {
             let manifest = static_checks(&archive, &mut problems);
-            if let (Some(manifest), false, true) = (&manifest, args.no_install_check, problems.is_empty()) {
+            if let (Some(manifest), false, true) =
+                (&manifest, args.no_install_check, problems.is_empty())
+            {
                 stage.set("installing into a throwaway virtualenv");
                 if let Err(err) = install_check(context, &archive, manifest, &args) {
                     problems.push(format!("install check failed: {err:#}"));
@@ -70,12 +75,20 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             println!("{}: valid", args.archive.display());
         }
     } else {
-        eprintln!("{}: {} problem(s) found:", args.archive.display(), problems.len());
+        eprintln!(
+            "{}: {} problem(s) found:",
+            args.archive.display(),
+            problems.len()
+        );
         for problem in &problems {
             eprintln!("  - {}", problem.replace('\n', "\n    "));
         }
     }
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Metadata keys and types, then every wheel present, listed and matching its digest.
@@ -96,7 +109,11 @@ fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manife
     };
     let key_problems = wagon_core::manifest::check(&value);
     if !key_problems.is_empty() {
-        problems.extend(key_problems.into_iter().map(|p| format!("package.json: {p}")));
+        problems.extend(
+            key_problems
+                .into_iter()
+                .map(|p| format!("package.json: {p}")),
+        );
         return None;
     }
     let manifest = match Manifest::from_json(&doc.bytes) {
@@ -107,7 +124,11 @@ fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manife
         }
     };
     match archive.digest() {
-        Ok(digested) => problems.extend(wagon_core::check::problems(&manifest, &digested.contents, &digested.sha256)),
+        Ok(digested) => problems.extend(wagon_core::check::problems(
+            &manifest,
+            &digested.contents,
+            &digested.sha256,
+        )),
         Err(err) => problems.push(err.to_string()),
     }
     Some(manifest)
@@ -115,15 +136,25 @@ fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manife
 
 /// Installs into a new virtualenv (made without pip: the installer brings its own) and checks
 /// that the package's distribution is then present at the archive's version.
-fn install_check(context: &Context, archive: &Archive, manifest: &Manifest, args: &Args) -> anyhow::Result<()> {
+fn install_check(
+    context: &Context,
+    archive: &Archive,
+    manifest: &Manifest,
+    args: &Args,
+) -> anyhow::Result<()> {
     let installer = context
         .registry
         .installer(&args.installer)
         .ok_or_else(|| anyhow::anyhow!("no installer named `{}`", args.installer))?;
     let base = resolve_program(&args.python)?;
-    let scratch = tempfile::Builder::new().prefix("wagon-validate-").tempdir()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("wagon-validate-")
+        .tempdir()?;
     let venv = scratch.path().join("venv");
-    let made = Command::new(&base).args(["-m", "venv", "--without-pip"]).arg(&venv).output()?;
+    let made = Command::new(&base)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .output()?;
     if !made.status.success() {
         anyhow::bail!(
             "could not create a virtualenv with {}: {}",
@@ -133,14 +164,25 @@ fn install_check(context: &Context, archive: &Archive, manifest: &Manifest, args
     }
     let python = venv_python(&venv)?;
     let target = Target::probe(&python)?;
-    journey::install(archive, &target, installer.as_ref(), &InstallOptions::default())?;
+    journey::install(
+        archive,
+        &target,
+        installer.as_ref(),
+        &InstallOptions::default(),
+    )?;
     let found = Command::new(&python)
-        .args(["-c", "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"])
+        .args([
+            "-c",
+            "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))",
+        ])
         .arg(&manifest.package_name)
         .output()?;
     let version = String::from_utf8_lossy(&found.stdout).trim().to_string();
     if !found.status.success() {
-        anyhow::bail!("{} is not installed after the install", manifest.package_name);
+        anyhow::bail!(
+            "{} is not installed after the install",
+            manifest.package_name
+        );
     }
     if version != manifest.package_version {
         anyhow::bail!(

@@ -122,7 +122,12 @@ impl Archive {
             })?;
         let container = detect(&head, registry).ok_or_else(|| ArchiveError::UnknownFormat {
             archive: path.to_path_buf(),
-            head: head.iter().take(8).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+            head: head
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             known: registry.compressor_names().join(", "),
         })?;
         Ok(Self {
@@ -190,7 +195,9 @@ impl Archive {
         let mut state = WalkState::new(&self.path, self.limits);
         match &self.container {
             Container::Zip => self.walk_zip(&mut state, &mut visit)?,
-            Container::Tar(compressor) => self.walk_tar(compressor.as_ref(), &mut state, &mut visit)?,
+            Container::Tar(compressor) => {
+                self.walk_tar(compressor.as_ref(), &mut state, &mut visit)?
+            }
         }
         if state.top.is_none() {
             return Err(ArchiveError::Empty {
@@ -305,8 +312,10 @@ impl Archive {
                 Some(dest) => Box::new(io::BufWriter::new(self.create_inside(dest, entry)?)),
             };
             let mut tee = HashingReader::new(reader);
-            io::copy(&mut tee, &mut out).map_err(|source| self.read_or_write_error(source, dest, entry))?;
-            out.flush().map_err(|source| self.read_or_write_error(source, dest, entry))?;
+            io::copy(&mut tee, &mut out)
+                .map_err(|source| self.read_or_write_error(source, dest, entry))?;
+            out.flush()
+                .map_err(|source| self.read_or_write_error(source, dest, entry))?;
             if let Some(relative) = entry.strip_top(top) {
                 sha256.insert(relative.to_string(), tee.finish());
             }
@@ -337,13 +346,22 @@ impl Archive {
             .map_err(write_error)
     }
 
-    fn read_or_write_error(&self, source: io::Error, dest: Option<&Path>, entry: &EntryPath) -> ArchiveError {
+    fn read_or_write_error(
+        &self,
+        source: io::Error,
+        dest: Option<&Path>,
+        entry: &EntryPath,
+    ) -> ArchiveError {
         // Errors raised while reading (a short entry, a bomb, bad data) are the archive's fault;
         // the rest happened writing to the destination.
-        let from_reading = source.get_ref().is_some_and(|inner| inner.is::<LimitExceeded>())
+        let from_reading = source
+            .get_ref()
+            .is_some_and(|inner| inner.is::<LimitExceeded>())
             || matches!(
                 source.kind(),
-                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::InvalidData
+                    | io::ErrorKind::InvalidInput
             );
         match dest {
             Some(dest) if !from_reading => ArchiveError::Write {
@@ -456,7 +474,12 @@ impl<'a> WalkState<'a> {
     }
 
     /// Checks one entry; returns its path when it is a file to visit, `None` for a directory.
-    fn admit(&mut self, raw: &[u8], kind: EntryKind, size: u64) -> Result<Option<EntryPath>, ArchiveError> {
+    fn admit(
+        &mut self,
+        raw: &[u8],
+        kind: EntryKind,
+        size: u64,
+    ) -> Result<Option<EntryPath>, ArchiveError> {
         self.entries += 1;
         if self.entries > self.limits.max_entries {
             return Err(ArchiveError::TooLarge {
@@ -464,14 +487,21 @@ impl<'a> WalkState<'a> {
                 what: format!("it has more than {} entries", self.limits.max_entries),
             });
         }
-        let path = safe_relative_path(raw).map_err(|why| self.unsafe_entry(raw, why.to_string()))?;
+        let path =
+            safe_relative_path(raw).map_err(|why| self.unsafe_entry(raw, why.to_string()))?;
         match kind {
             EntryKind::File | EntryKind::Directory => {}
             EntryKind::Symlink => {
-                return Err(self.unsafe_entry(raw, "it is a symbolic link; wagon archives hold only files and folders"));
+                return Err(self.unsafe_entry(
+                    raw,
+                    "it is a symbolic link; wagon archives hold only files and folders",
+                ));
             }
             EntryKind::Hardlink => {
-                return Err(self.unsafe_entry(raw, "it is a hard link; wagon archives hold only files and folders"));
+                return Err(self.unsafe_entry(
+                    raw,
+                    "it is a hard link; wagon archives hold only files and folders",
+                ));
             }
             EntryKind::Special => {
                 return Err(self.unsafe_entry(raw, "it is a device, FIFO or other special file"));
@@ -562,7 +592,9 @@ impl<R: Read + ?Sized> Read for Bounded<'_, R> {
                 )))),
             };
         }
-        let want = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let read = self.inner.read(&mut buf[..want])?;
         if read == 0 {
             return Err(io::Error::new(

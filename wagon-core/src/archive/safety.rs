@@ -51,7 +51,9 @@ impl EntryPath {
 
     /// The path below the archive's top folder, if it is inside `top`.
     pub fn strip_top(&self, top: &str) -> Option<&str> {
-        self.0.strip_prefix(top).and_then(|rest| rest.strip_prefix('/'))
+        self.0
+            .strip_prefix(top)
+            .and_then(|rest| rest.strip_prefix('/'))
     }
 
     /// This path as a native relative path.
@@ -124,7 +126,12 @@ fn has_drive_prefix(text: &str) -> bool {
 
 /// `CON`, `nul.txt`, `COM1` …: names that on Windows open a device instead of a file.
 fn is_windows_reserved(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or(name).trim_end().to_ascii_uppercase();
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or(name)
+        .trim_end()
+        .to_ascii_uppercase();
     matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
         || ((stem.starts_with("COM") || stem.starts_with("LPT"))
             && stem.len() == 4
@@ -153,21 +160,42 @@ mod tests {
             safe_relative_path(b"./pkg/wheels/a-1-py3-none-any.whl").map(|p| p.0),
             Ok("pkg/wheels/a-1-py3-none-any.whl".to_string())
         );
-        assert_eq!(safe_relative_path(b"pkg/").map(|p| p.0), Ok("pkg".to_string()));
+        assert_eq!(
+            safe_relative_path(b"pkg/").map(|p| p.0),
+            Ok("pkg".to_string())
+        );
     }
 
     #[test]
     fn escapes_and_oddities_are_refused() {
         assert_eq!(safe_relative_path(b"../evil"), Err(UnsafePath::ParentDir));
-        assert_eq!(safe_relative_path(b"pkg/../../evil"), Err(UnsafePath::ParentDir));
-        assert_eq!(safe_relative_path(b"/etc/passwd"), Err(UnsafePath::Absolute));
+        assert_eq!(
+            safe_relative_path(b"pkg/../../evil"),
+            Err(UnsafePath::ParentDir)
+        );
+        assert_eq!(
+            safe_relative_path(b"/etc/passwd"),
+            Err(UnsafePath::Absolute)
+        );
         assert_eq!(safe_relative_path(b"C:/x"), Err(UnsafePath::Absolute));
-        assert_eq!(safe_relative_path(b"pkg\\..\\x"), Err(UnsafePath::Backslash));
-        assert_eq!(safe_relative_path(b"pkg/a\0b"), Err(UnsafePath::ControlCharacter));
+        assert_eq!(
+            safe_relative_path(b"pkg\\..\\x"),
+            Err(UnsafePath::Backslash)
+        );
+        assert_eq!(
+            safe_relative_path(b"pkg/a\0b"),
+            Err(UnsafePath::ControlCharacter)
+        );
         assert_eq!(safe_relative_path(b"pkg/\xff"), Err(UnsafePath::NotUtf8));
         assert_eq!(safe_relative_path(b"./"), Err(UnsafePath::Empty));
-        assert!(matches!(safe_relative_path(b"pkg/CON.txt"), Err(UnsafePath::WindowsReserved(_))));
-        assert!(matches!(safe_relative_path(b"pkg/com1"), Err(UnsafePath::WindowsReserved(_))));
+        assert!(matches!(
+            safe_relative_path(b"pkg/CON.txt"),
+            Err(UnsafePath::WindowsReserved(_))
+        ));
+        assert!(matches!(
+            safe_relative_path(b"pkg/com1"),
+            Err(UnsafePath::WindowsReserved(_))
+        ));
         assert!(safe_relative_path(b"pkg/console.txt").is_ok());
     }
 }

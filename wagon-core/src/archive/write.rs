@@ -37,7 +37,10 @@ pub struct ArchiveLayout {
 #[derive(Clone)]
 pub enum OutputFormat {
     /// A tar stream through a compressor at a level.
-    Tar { compressor: Arc<dyn Compressor>, level: i32 },
+    Tar {
+        compressor: Arc<dyn Compressor>,
+        level: i32,
+    },
     /// A zip with every entry stored: wheels are already compressed, and stored entries can be
     /// read in place.
     Zip,
@@ -62,7 +65,11 @@ pub fn entry_epoch() -> u64 {
 }
 
 /// Writes `layout` to `destination` atomically.
-pub fn write_archive(layout: &ArchiveLayout, format: &OutputFormat, destination: &Path) -> Result<(), ArchiveError> {
+pub fn write_archive(
+    layout: &ArchiveLayout,
+    format: &OutputFormat,
+    destination: &Path,
+) -> Result<(), ArchiveError> {
     let dir = destination
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -78,12 +85,15 @@ pub fn write_archive(layout: &ArchiveLayout, format: &OutputFormat, destination:
     let file = temp.as_file().try_clone().map_err(write_error)?;
     let entries = ordered_entries(layout);
     match format {
-        OutputFormat::Tar { compressor, level } => write_tar(file, compressor.as_ref(), *level, &entries),
+        OutputFormat::Tar { compressor, level } => {
+            write_tar(file, compressor.as_ref(), *level, &entries)
+        }
         OutputFormat::Zip => write_zip(file, &entries),
     }
     .map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(destination).map_err(|err| write_error(err.error))?;
+    temp.persist(destination)
+        .map_err(|err| write_error(err.error))?;
     Ok(())
 }
 
@@ -94,21 +104,42 @@ enum Content<'a> {
 
 fn ordered_entries(layout: &ArchiveLayout) -> Vec<(String, Content<'_>)> {
     let top = &layout.top;
-    let mut entries = vec![(format!("{top}/{MANIFEST_FILE}"), Content::Bytes(&layout.manifest))];
+    let mut entries = vec![(
+        format!("{top}/{MANIFEST_FILE}"),
+        Content::Bytes(&layout.manifest),
+    )];
     let mut metadata: Vec<_> = layout.metadata_files.iter().collect();
     metadata.sort_by(|a, b| a.0.cmp(&b.0));
-    entries.extend(metadata.into_iter().map(|(name, bytes)| (format!("{top}/{name}"), Content::Bytes(bytes))));
+    entries.extend(
+        metadata
+            .into_iter()
+            .map(|(name, bytes)| (format!("{top}/{name}"), Content::Bytes(bytes))),
+    );
     let mut wheels: Vec<_> = layout.wheels.iter().collect();
     wheels.sort_by(|a, b| a.0.cmp(&b.0));
-    entries.extend(wheels.into_iter().map(|(name, path)| (format!("{top}/{WHEELS_DIR}/{name}"), Content::File(path))));
+    entries.extend(
+        wheels
+            .into_iter()
+            .map(|(name, path)| (format!("{top}/{WHEELS_DIR}/{name}"), Content::File(path))),
+    );
     let mut files: Vec<_> = layout.files.iter().collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    entries.extend(files.into_iter().map(|(name, path)| (format!("{top}/{FILES_DIR}/{name}"), Content::File(path))));
+    entries.extend(
+        files
+            .into_iter()
+            .map(|(name, path)| (format!("{top}/{FILES_DIR}/{name}"), Content::File(path))),
+    );
     entries
 }
 
-fn write_tar(file: File, compressor: &dyn Compressor, level: i32, entries: &[(String, Content<'_>)]) -> io::Result<()> {
-    let encoder = compressor.encoder(Box::new(BufWriter::with_capacity(256 * 1024, file)), level)?;
+fn write_tar(
+    file: File,
+    compressor: &dyn Compressor,
+    level: i32,
+    entries: &[(String, Content<'_>)],
+) -> io::Result<()> {
+    let encoder =
+        compressor.encoder(Box::new(BufWriter::with_capacity(256 * 1024, file)), level)?;
     let mut builder = tar::Builder::new(encoder);
     builder.mode(tar::HeaderMode::Deterministic);
     let epoch = entry_epoch();
@@ -145,9 +176,15 @@ fn write_zip(file: File, entries: &[(String, Content<'_>)]) -> io::Result<()> {
     for (name, content) in entries {
         let large = match content {
             Content::Bytes(bytes) => bytes.len() as u64 >= u32::MAX as u64,
-            Content::File(path) => std::fs::metadata(path).map_err(|e| annotate(e, path))?.len() >= u32::MAX as u64,
+            Content::File(path) => {
+                std::fs::metadata(path)
+                    .map_err(|e| annotate(e, path))?
+                    .len()
+                    >= u32::MAX as u64
+            }
         };
-        zip.start_file(name.as_str(), options.large_file(large)).map_err(io::Error::other)?;
+        zip.start_file(name.as_str(), options.large_file(large))
+            .map_err(io::Error::other)?;
         match content {
             Content::Bytes(bytes) => zip.write_all(bytes)?,
             Content::File(path) => {

@@ -17,7 +17,9 @@ const PROBE: &str = include_str!("probe.py");
 /// Why an interpreter could not be used as a target.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("cannot run the Python interpreter {python}: {source}. Pass an interpreter with --python or a virtualenv with --venv.")]
+    #[error(
+        "cannot run the Python interpreter {python}: {source}. Pass an interpreter with --python or a virtualenv with --venv."
+    )]
     Spawn {
         python: PathBuf,
         #[source]
@@ -107,10 +109,12 @@ impl Target {
             detail,
         };
         let platform = platform_of(&report).map_err(platform_error)?;
-        let (major, minor) = parse_major_minor(&report.python_version)
-            .ok_or_else(|| platform_error(format!("odd python_version `{}`", report.python_version)))?;
+        let (major, minor) = parse_major_minor(&report.python_version).ok_or_else(|| {
+            platform_error(format!("odd python_version `{}`", report.python_version))
+        })?;
         let implementation = report.implementation_name.as_str();
-        let implementation_version = parse_major_minor(&report.implementation_version).unwrap_or((major, minor));
+        let implementation_version =
+            parse_major_minor(&report.implementation_version).unwrap_or((major, minor));
         let tags = Tags::from_env(
             platform,
             (major, minor),
@@ -224,9 +228,15 @@ fn platform_of(report: &ProbeReport) -> Result<Platform, String> {
                 let (major, minor) = parse_major_minor(&libc.version)
                     .ok_or_else(|| format!("odd {} version `{}`", libc.kind, libc.version))?;
                 if libc.kind == "musl" {
-                    Os::Musllinux { major: major.into(), minor: minor.into() }
+                    Os::Musllinux {
+                        major: major.into(),
+                        minor: minor.into(),
+                    }
                 } else {
-                    Os::Manylinux { major: major.into(), minor: minor.into() }
+                    Os::Manylinux {
+                        major: major.into(),
+                        minor: minor.into(),
+                    }
                 }
             }
             // Without a known libc only `linux_<arch>` and pure wheels fit.
@@ -235,7 +245,10 @@ fn platform_of(report: &ProbeReport) -> Result<Platform, String> {
         "darwin" => {
             let version = report.macos_version.as_deref().unwrap_or("11.0");
             let (major, minor) = parse_major_minor(version).unwrap_or((11, 0));
-            Os::Macos { major: major.into(), minor: minor.into() }
+            Os::Macos {
+                major: major.into(),
+                minor: minor.into(),
+            }
         }
         "win32" | "cygwin" => Os::Windows,
         other => {
