@@ -10,10 +10,23 @@ use wagon_core::pack::{PackRequest, prepare};
 use wagon_test_support::legacy::{LegacyFormat, legacy_package_json, legacy_wagon};
 use wagon_test_support::wheel::WheelBuilder;
 
-/// The `wagon` binary, with logs quiet and no ambient virtualenv.
+/// The `wagon` binary, with no ambient virtualenv, and pip cut off from the machine's own
+/// configuration, cache and proxies so that only the tests' loopback index is ever asked.
 pub fn wagon() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wagon"));
-    command.env_remove("VIRTUAL_ENV").env_remove("WAGON_LOG");
+    command
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("WAGON_LOG")
+        .env_remove("WAGON_GITHUB_API_URL");
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("PIP_") || key.to_ascii_lowercase().ends_with("_proxy") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PIP_NO_CACHE_DIR", "1");
     command
 }
 

@@ -176,24 +176,58 @@ fn a_pep_600_manylinux_wheel_installs_where_it_fits() {
     let python = wagon_test_support::python::python3();
     let facts = wagon_test_support::python::stdout_text(&wagon_test_support::python::run_python(
         &python,
-        &["-c", "import sys, platform; print(f'cp{sys.version_info[0]}{sys.version_info[1]} {platform.machine()}')"],
+        &[
+            "-c",
+            "import sys, platform; print(f'cp{sys.version_info[0]}{sys.version_info[1]} {platform.machine()}')",
+        ],
     ));
     let (cp, arch) = facts.split_once(' ').unwrap();
     let dir = tempfile::tempdir().unwrap();
     let wheel = WheelBuilder::new("demo-native", "1.0")
-        .tag(&format!("{cp}-{cp}-manylinux_2_17_{arch}.manylinux2014_{arch}"))
+        .tag(&format!(
+            "{cp}-{cp}-manylinux_2_17_{arch}.manylinux2014_{arch}"
+        ))
         .module("demo_native", "NATIVE = True\n")
         .build(&dir.path().join("wheels"));
-    let archive = archive_of(dir.path(), Format::TarGz, "demo-native", "1.0", &[wheel], &[]);
-    let shown = wagon().arg("show").arg("--json").arg(&archive).output().unwrap();
+    let archive = archive_of(
+        dir.path(),
+        Format::TarGz,
+        "demo-native",
+        "1.0",
+        &[wheel],
+        &[],
+    );
+    let shown = wagon()
+        .arg("show")
+        .arg("--json")
+        .arg(&archive)
+        .output()
+        .unwrap();
     let manifest: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
-    assert_eq!(manifest["supported_platform"], format!("linux_{arch}"), "readable by wagon 1.0.3's installer");
+    assert_eq!(
+        manifest["supported_platform"],
+        format!("linux_{arch}"),
+        "readable by wagon 1.0.3's installer"
+    );
     assert_eq!(
         manifest["platform_tags"],
-        serde_json::json!([format!("manylinux2014_{arch}"), format!("manylinux_2_17_{arch}")])
+        serde_json::json!([
+            format!("manylinux2014_{arch}"),
+            format!("manylinux_2_17_{arch}")
+        ])
     );
     let venv = Venv::new(false);
-    let out = wagon().arg("install").arg(&archive).arg("--venv").arg(venv.root()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = wagon()
+        .arg("install")
+        .arg(&archive)
+        .arg("--venv")
+        .arg(venv.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(venv.can_import("demo_native"));
 }

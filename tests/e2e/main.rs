@@ -4,6 +4,7 @@
 
 mod bad_inputs;
 mod common;
+mod create;
 mod install;
 mod read_side;
 mod validate;

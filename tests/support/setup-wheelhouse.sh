@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Downloads the wheels Wagon's tests build Python projects with, so the tests
-# themselves never need the network. Idempotent: does nothing when they are there.
+# Downloads the wheels Wagon's tests build Python projects with (flit_core for PEP 517 projects,
+# setuptools and wheel for setup.py ones), so the tests themselves never need the network. Idempotent.
 #
 #   WAGON_TEST_WHEELHOUSE  where to put them (default: <workspace>/target/test-wheelhouse)
 #   WAGON_TEST_PYTHON      interpreter whose pip downloads them (default: python3)
@@ -11,9 +11,13 @@ dest="${WAGON_TEST_WHEELHOUSE:-$root/target/test-wheelhouse}"
 python="${WAGON_TEST_PYTHON:-python3}"
 
 mkdir -p "$dest"
-if compgen -G "$dest/flit_core-3.9.0-*.whl" >/dev/null; then
-    echo "wheelhouse ready: $dest"
-    exit 0
-fi
-"$python" -m pip download --disable-pip-version-check --no-deps \
-    --only-binary :all: -d "$dest" "flit_core==3.9.0"
+for pin in flit_core==3.9.0 setuptools==80.9.0 wheel==0.45.1; do
+    name="${pin%%==*}"
+    version="${pin##*==}"
+    if compgen -G "$dest/${name}-${version}-*.whl" >/dev/null; then
+        continue
+    fi
+    "$python" -m pip download --disable-pip-version-check --no-deps \
+        --only-binary :all: -d "$dest" "$pin"
+done
+echo "wheelhouse ready: $dest"

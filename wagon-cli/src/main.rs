@@ -11,10 +11,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{get_file, install, list_files, show, validate};
+use commands::{create, get_file, install, list_files, show, validate};
 
 #[derive(Debug, Parser)]
-#[command(name = "wagon", version, about, long_about = None, propagate_version = true)]
+#[command(name = "wagon", version, about, long_about = None)]
 struct Cli {
     /// Log more (-v: steps, -vv: debug, including pip's output).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -33,6 +33,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Pack a package and its whole dependency closure into one archive.
+    Create(Box<create::Args>),
     /// Print an archive's metadata (package.json).
     Show(show::Args),
     /// List the extra files packed with an archive.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         quiet: cli.quiet,
     };
     let result = match cli.command {
+        Command::Create(args) => create::run(&context, *args),
         Command::Show(args) => show::run(&context, args),
         Command::ListFiles(args) => list_files::run(&context, args),
         Command::GetFile(args) => get_file::run(&context, args),

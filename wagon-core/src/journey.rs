@@ -138,17 +138,39 @@ pub fn plan(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let root = RootRequest {
-        name: python::package_name(&manifest.package_name)?,
-        extras,
-        version: python::version(&manifest.package_version).ok(),
-    };
     Ok(select(
         &unpacked.wheels,
-        &[root],
+        &roots(manifest, extras)?,
         target,
         options.ignore_platform,
     )?)
+}
+
+/// What the user asked for: the archive's package at its version, or, for a requirements-only
+/// archive, the top-level projects recorded in `root_packages`.
+fn roots(manifest: &Manifest, extras: Vec<ExtraName>) -> Result<Vec<RootRequest>, JourneyError> {
+    if let Some(names) = manifest
+        .extra
+        .get("root_packages")
+        .and_then(|v| v.as_array())
+    {
+        return names
+            .iter()
+            .filter_map(|name| name.as_str())
+            .map(|name| {
+                Ok(RootRequest {
+                    name: python::package_name(name)?,
+                    extras: Vec::new(),
+                    version: None,
+                })
+            })
+            .collect();
+    }
+    Ok(vec![RootRequest {
+        name: python::package_name(&manifest.package_name)?,
+        extras,
+        version: python::version(&manifest.package_version).ok(),
+    }])
 }
 
 /// wagon 1.0 joined every wheel's `Requires-Python` with `,`; honour all of them.

@@ -7,12 +7,14 @@
 
 pub mod archive;
 pub mod check;
+pub mod create;
 pub mod journey;
 pub mod manifest;
 pub mod naming;
 pub mod pack;
 pub mod plan;
 pub mod plugin;
+pub mod process;
 pub mod python;
 pub mod target;
 pub mod wheel;

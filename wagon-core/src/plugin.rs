@@ -1,15 +1,113 @@
-//! The plugin seams — compressors and installers (source fetchers join in `wagon create`) — and
-//! the [`Registry`] through which built-in and third-party plugins alike are found.
+//! The plugin seams — sources, builders, compressors and installers — and the [`Registry`]
+//! through which built-in and third-party plugins alike are found.
 //!
 //! Built-ins are ordinary implementations of these traits registered by the CLI at start-up;
 //! nothing in the core names a particular plugin.
 
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::plan::InstallPlan;
 use crate::target::Target;
+
+/// What a source plugin hands on to the builder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// A requirement the builder resolves against the configured indexes (`flask==3.0.3`).
+    Requirement(String),
+    /// A project directory the builder can build (setup.py or pyproject.toml).
+    Project(PathBuf),
+    /// Wheels already built; the first is the package's own.
+    Wheels(Vec<PathBuf>),
+}
+
+/// One fetch.
+pub struct FetchRequest<'a> {
+    /// The source as the user wrote it.
+    pub spec: &'a str,
+    /// A scratch directory the source may fill; it is removed afterwards.
+    pub work_dir: &'a Path,
+    /// The registry, for unpacking downloaded archives with its compressors.
+    pub registry: &'a Registry,
+    /// Settings from the user's configuration for this source.
+    pub settings: &'a serde_json::Value,
+}
+
+/// Turns a source spec (a requirement, a path, a URL, `gh:owner/repo@ref`, …) into something
+/// the builder can build.
+pub trait Source: Send + Sync {
+    /// The name users and messages know it by (`pypi`, `path`, `url`, `github`).
+    fn name(&self) -> &str;
+    /// Whether this source understands `spec`.
+    fn claims(&self, spec: &str) -> bool;
+    fn fetch(&self, request: &FetchRequest<'_>) -> Result<Fetched, SourceError>;
+}
+
+/// Why a source could not be fetched. The message names the source and says what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name} source `{spec}`: {message}")]
+pub struct SourceError {
+    pub source_name: String,
+    pub spec: String,
+    pub message: String,
+}
+
+impl SourceError {
+    pub fn new(source_name: &str, spec: &str, message: impl Into<String>) -> Self {
+        Self {
+            source_name: source_name.to_string(),
+            spec: spec.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where the builder looks for distributions, on top of the tool's own configuration.
+#[derive(Debug, Clone, Default)]
+pub struct IndexOptions {
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub find_links: Vec<String>,
+}
+
+/// One build of a wheelhouse.
+#[derive(Debug)]
+pub struct BuildRequest<'a> {
+    /// The interpreter whose pip (or other tool) builds, and whose platform the wheels fit.
+    pub python: &'a Path,
+    /// The package's fetched source; `None` builds only the requirements files.
+    pub root: Option<&'a Fetched>,
+    pub requirement_files: &'a [PathBuf],
+    /// The wheelhouse to fill with the package's wheel and every dependency's.
+    pub wheel_dir: &'a Path,
+    /// A scratch directory.
+    pub work_dir: &'a Path,
+    pub indexes: &'a IndexOptions,
+    /// Arguments passed to the build tool untouched.
+    pub extra_args: &'a [String],
+}
+
+/// What a build produced beyond the wheelhouse itself.
+#[derive(Debug, Default)]
+pub struct BuildOutput {
+    /// The package's own wheel, inside the wheelhouse.
+    pub root_wheel: Option<PathBuf>,
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{builder} could not build the wheels: {message}")]
+pub struct BuildError {
+    pub builder: String,
+    pub message: String,
+}
+
+/// Builds a wheelhouse: the package's wheel and its whole dependency closure.
+pub trait Builder: Send + Sync {
+    fn name(&self) -> &str;
+    fn build(&self, request: &BuildRequest<'_>) -> Result<BuildOutput, BuildError>;
+}
 
 /// A stream compression used around a tar archive (gzip, zstd, …).
 pub trait Compressor: Send + Sync {
@@ -88,6 +186,8 @@ pub enum InstallerError {
 /// The plugins available to this run, looked up by name or by magic bytes.
 #[derive(Default, Clone)]
 pub struct Registry {
+    sources: Vec<Arc<dyn Source>>,
+    builders: Vec<Arc<dyn Builder>>,
     compressors: Vec<Arc<dyn Compressor>>,
     installers: Vec<Arc<dyn Installer>>,
 }
@@ -95,6 +195,7 @@ pub struct Registry {
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
+            .field("sources", &self.source_names())
             .field("compressors", &self.compressor_names())
             .field("installers", &self.installer_names())
             .finish()
@@ -104,6 +205,34 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds a source. Sources are asked in registration order whether they claim a spec, so
+    /// register specific ones (a private scheme) before general ones (PyPI names).
+    pub fn register_source(&mut self, source: Arc<dyn Source>) -> &mut Self {
+        self.sources.retain(|s| s.name() != source.name());
+        self.sources.push(source);
+        self
+    }
+
+    /// Adds a builder; a later one with the same name replaces the earlier.
+    pub fn register_builder(&mut self, builder: Arc<dyn Builder>) -> &mut Self {
+        self.builders.retain(|b| b.name() != builder.name());
+        self.builders.push(builder);
+        self
+    }
+
+    /// The first source that claims `spec`.
+    pub fn source_for(&self, spec: &str) -> Option<Arc<dyn Source>> {
+        self.sources.iter().find(|s| s.claims(spec)).cloned()
+    }
+
+    pub fn builder(&self, name: &str) -> Option<Arc<dyn Builder>> {
+        self.builders.iter().find(|b| b.name() == name).cloned()
+    }
+
+    pub fn source_names(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.name().to_string()).collect()
     }
 
     /// Adds a compressor; a later one with the same name replaces the earlier.

@@ -135,6 +135,11 @@ pub fn requirement_applies(
     req.evaluate_markers(env, extras)
 }
 
+/// Whether a requirement can apply without any extra requested (other markers taken as true).
+pub fn needed_without_extras(req: &Requirement) -> bool {
+    req.marker.evaluate_only_extras(&[])
+}
+
 /// The wheel's platform tags rendered as strings (e.g. `manylinux_2_17_x86_64`).
 pub fn platform_tags_of(wheel: &WheelFilename) -> Vec<String> {
     wheel

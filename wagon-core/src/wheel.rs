@@ -45,6 +45,8 @@ pub struct WheelInfo {
     pub file_name: String,
     pub filename: WheelFilename,
     pub metadata: CoreMetadata,
+    /// The project name as METADATA spells it (`Flask`, not `flask`).
+    pub display_name: String,
 }
 
 impl WheelInfo {
@@ -108,11 +110,17 @@ impl WheelInfo {
                 found: format!("{} {}", metadata.name, metadata.version),
             });
         }
+        let display_name = String::from_utf8_lossy(&bytes)
+            .lines()
+            .take_while(|line| !line.is_empty())
+            .find_map(|line| line.strip_prefix("Name:"))
+            .map_or_else(|| metadata.name.to_string(), |name| name.trim().to_string());
         Ok(Self {
             path: path.to_path_buf(),
             file_name,
             filename,
             metadata,
+            display_name,
         })
     }
 }

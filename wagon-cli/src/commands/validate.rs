@@ -1,6 +1,6 @@
 //! `wagon validate ARCHIVE`: prove an archive is whole and installable, reporting every problem.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use wagon_core::archive::Archive;
@@ -35,29 +35,14 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let mut problems = Vec::new();
     let stage = Stage::start(
         format!("checking {}", args.archive.display()),
         context.quiet,
     );
-    let manifest = match context.open(&args.archive) {
-        Err(err) => {
-            problems.push(format!("{err:#}"));
-            None
-        }
-        Ok(archive) => {
-            let manifest = static_checks(&archive, &mut problems);
-            if let (Some(manifest), false, true) =
-                (&manifest, args.no_install_check, problems.is_empty())
-            {
-                stage.set("installing into a throwaway virtualenv");
-                if let Err(err) = install_check(context, &archive, manifest, &args) {
-                    problems.push(format!("install check failed: {err:#}"));
-                }
-            }
-            manifest
-        }
-    };
+    let python = resolve_program(&args.python)?;
+    let install_check =
+        (!args.no_install_check).then_some((python.as_path(), args.installer.as_str()));
+    let (manifest, problems) = check(context, &args.archive, install_check);
     drop(stage);
     let valid = problems.is_empty();
     if args.json {
@@ -89,6 +74,28 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Every problem with the archive at `path`: the static checks, then — when they pass and an
+/// interpreter and installer are given — a trial install. Shared with `create --validate`.
+pub fn check(
+    context: &Context,
+    path: &Path,
+    install_check: Option<(&Path, &str)>,
+) -> (Option<Manifest>, Vec<String>) {
+    let mut problems = Vec::new();
+    let archive = match context.open(path) {
+        Ok(archive) => archive,
+        Err(err) => return (None, vec![format!("{err:#}")]),
+    };
+    let manifest = static_checks(&archive, &mut problems);
+    if let (Some(manifest), Some((python, installer)), true) =
+        (&manifest, install_check, problems.is_empty())
+        && let Err(err) = trial_install(context, &archive, manifest, python, installer)
+    {
+        problems.push(format!("install check failed: {err:#}"));
+    }
+    (manifest, problems)
 }
 
 /// Metadata keys and types, then every wheel present, listed and matching its digest.
@@ -136,22 +143,22 @@ fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manife
 
 /// Installs into a new virtualenv (made without pip: the installer brings its own) and checks
 /// that the package's distribution is then present at the archive's version.
-fn install_check(
+fn trial_install(
     context: &Context,
     archive: &Archive,
     manifest: &Manifest,
-    args: &Args,
+    base: &Path,
+    installer: &str,
 ) -> anyhow::Result<()> {
     let installer = context
         .registry
-        .installer(&args.installer)
-        .ok_or_else(|| anyhow::anyhow!("no installer named `{}`", args.installer))?;
-    let base = resolve_program(&args.python)?;
+        .installer(installer)
+        .ok_or_else(|| anyhow::anyhow!("no installer named `{installer}`"))?;
     let scratch = tempfile::Builder::new()
         .prefix("wagon-validate-")
         .tempdir()?;
     let venv = scratch.path().join("venv");
-    let made = Command::new(&base)
+    let made = Command::new(base)
         .args(["-m", "venv", "--without-pip"])
         .arg(&venv)
         .output()?;

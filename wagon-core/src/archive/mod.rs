@@ -82,3 +82,33 @@ pub enum ArchiveError {
         source: std::io::Error,
     },
 }
+
+/// Unpacks a downloaded or local source distribution into `dest` and says what it holds: a
+/// wheel is passed on as it is; an archive (sdist, GitHub tarball, zip) is unpacked safely and
+/// its single top folder is the project. The error is a sentence for the user.
+pub fn unpack_project(
+    path: &std::path::Path,
+    registry: &crate::plugin::Registry,
+    dest: &std::path::Path,
+) -> Result<crate::plugin::Fetched, String> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
+    {
+        return Ok(crate::plugin::Fetched::Wheels(vec![path.to_path_buf()]));
+    }
+    let archive =
+        Archive::open(path, registry, Limits::default()).map_err(|err| err.to_string())?;
+    std::fs::create_dir_all(dest)
+        .map_err(|err| format!("cannot create {}: {err}", dest.display()))?;
+    let digested = archive.extract(dest).map_err(|err| err.to_string())?;
+    let project = dest.join(&digested.contents.top);
+    if !project.join("pyproject.toml").is_file() && !project.join("setup.py").is_file() {
+        return Err(format!(
+            "{} holds no Python project: its top folder `{}` has neither pyproject.toml nor setup.py",
+            path.display(),
+            digested.contents.top
+        ));
+    }
+    Ok(crate::plugin::Fetched::Project(project))
+}

@@ -78,10 +78,12 @@ pub fn write_archive(
         path: destination.to_path_buf(),
         source,
     };
-    let temp = tempfile::Builder::new()
-        .prefix(".wagon-partial-")
-        .tempfile_in(dir)
-        .map_err(write_error)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".wagon-partial-");
+    // A temporary file is private (0600); the archive is an ordinary file, subject to the umask.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let temp = builder.tempfile_in(dir).map_err(write_error)?;
     let file = temp.as_file().try_clone().map_err(write_error)?;
     let entries = ordered_entries(layout);
     match format {

@@ -269,7 +269,12 @@ mod tests {
     use super::*;
     use crate::python::parse_wheel_filename;
 
-    fn report(sys_platform: &str, machine: &str, libc: Option<(&str, &str)>, macos: Option<&str>) -> ProbeReport {
+    fn report(
+        sys_platform: &str,
+        machine: &str,
+        libc: Option<(&str, &str)>,
+        macos: Option<&str>,
+    ) -> ProbeReport {
         ProbeReport {
             executable: "/x/python".into(),
             base_executable: "/x/python".into(),
@@ -279,7 +284,12 @@ mod tests {
             implementation_version: "3.11.7".into(),
             python_full_version: "3.11.7".into(),
             python_version: "3.11".into(),
-            os_name: if sys_platform == "win32" { "nt" } else { "posix" }.into(),
+            os_name: if sys_platform == "win32" {
+                "nt"
+            } else {
+                "posix"
+            }
+            .into(),
             platform_machine: machine.into(),
             platform_python_implementation: "CPython".into(),
             platform_release: "6.1".into(),
@@ -305,33 +315,61 @@ mod tests {
 
     #[test]
     fn wheel_fit_follows_pep_425_and_600() {
-        let glibc = Target::from_report(Path::new("py"), report("linux", "x86_64", Some(("glibc", "2.36")), None));
-        let Ok(glibc) = glibc else { panic!("{glibc:?}") };
+        let glibc = Target::from_report(
+            Path::new("py"),
+            report("linux", "x86_64", Some(("glibc", "2.36")), None),
+        );
+        let Ok(glibc) = glibc else {
+            panic!("{glibc:?}")
+        };
         assert!(fits(&glibc, "a-1-py3-none-any.whl"));
-        assert!(fits(&glibc, "a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"));
+        assert!(fits(
+            &glibc,
+            "a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+        ));
         assert!(fits(&glibc, "a-1-cp311-cp311-manylinux_2_36_x86_64.whl"));
         assert!(fits(&glibc, "a-1-cp311-cp311-manylinux1_x86_64.whl"));
         assert!(fits(&glibc, "a-1-cp39-abi3-manylinux_2_28_x86_64.whl"));
         assert!(fits(&glibc, "a-1-cp311-cp311-linux_x86_64.whl"));
-        assert!(!fits(&glibc, "a-1-cp311-cp311-manylinux_2_39_x86_64.whl"), "glibc too old");
-        assert!(!fits(&glibc, "a-1-cp311-cp311-manylinux_2_17_aarch64.whl"), "other arch");
-        assert!(!fits(&glibc, "a-1-cp311-cp311-musllinux_1_2_x86_64.whl"), "musl on glibc");
-        assert!(!fits(&glibc, "a-1-cp312-cp312-manylinux_2_17_x86_64.whl"), "other Python");
+        assert!(
+            !fits(&glibc, "a-1-cp311-cp311-manylinux_2_39_x86_64.whl"),
+            "glibc too old"
+        );
+        assert!(
+            !fits(&glibc, "a-1-cp311-cp311-manylinux_2_17_aarch64.whl"),
+            "other arch"
+        );
+        assert!(
+            !fits(&glibc, "a-1-cp311-cp311-musllinux_1_2_x86_64.whl"),
+            "musl on glibc"
+        );
+        assert!(
+            !fits(&glibc, "a-1-cp312-cp312-manylinux_2_17_x86_64.whl"),
+            "other Python"
+        );
         assert!(!fits(&glibc, "a-1-cp311-cp311-win_amd64.whl"));
 
-        let musl = Target::from_report(Path::new("py"), report("linux", "x86_64", Some(("musl", "1.2.4")), None));
+        let musl = Target::from_report(
+            Path::new("py"),
+            report("linux", "x86_64", Some(("musl", "1.2.4")), None),
+        );
         let Ok(musl) = musl else { panic!("{musl:?}") };
         assert!(fits(&musl, "a-1-cp311-cp311-musllinux_1_2_x86_64.whl"));
         assert!(!fits(&musl, "a-1-cp311-cp311-manylinux_2_17_x86_64.whl"));
 
-        let mac = Target::from_report(Path::new("py"), report("darwin", "arm64", None, Some("14.2")));
+        let mac = Target::from_report(
+            Path::new("py"),
+            report("darwin", "arm64", None, Some("14.2")),
+        );
         let Ok(mac) = mac else { panic!("{mac:?}") };
         assert!(fits(&mac, "a-1-cp311-cp311-macosx_11_0_arm64.whl"));
         assert!(fits(&mac, "a-1-cp311-cp311-macosx_10_9_universal2.whl"));
         assert!(!fits(&mac, "a-1-cp311-cp311-macosx_10_9_x86_64.whl"));
 
         let windows = Target::from_report(Path::new("py"), report("win32", "AMD64", None, None));
-        let Ok(windows) = windows else { panic!("{windows:?}") };
+        let Ok(windows) = windows else {
+            panic!("{windows:?}")
+        };
         assert!(fits(&windows, "a-1-cp311-cp311-win_amd64.whl"));
         assert!(!fits(&windows, "a-1-cp311-cp311-win32.whl"));
         assert!(fits(&windows, "a-1-py2.py3-none-any.whl"));

@@ -1,0 +1,184 @@
+//! The pip builder plugin: fills a wheelhouse with `python -m pip wheel`, in two steps.
+//!
+//! First the package alone (`--no-deps`) into its own folder, so the package's wheel — and with
+//! it the archive's name and version — is known for certain, whatever the source was. Then one
+//! resolve of that wheel together with the requirements files, so the whole closure comes from a
+//! single consistent resolution. pip's own configuration (index, extra index, certificates,
+//! proxies) applies throughout; the `--index-url`, `--extra-index-url` and `--find-links` flags and
+//! any arguments after `--` are added to it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use wagon_core::plugin::{BuildError, BuildOutput, BuildRequest, Builder, Fetched};
+use wagon_core::process::{render, run_logged};
+
+/// Builds with pip.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PipWheel;
+
+const NAME: &str = "pip";
+
+impl Builder for PipWheel {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn build(&self, request: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
+        let root = match request.root {
+            None => None,
+            Some(Fetched::Wheels(wheels)) => {
+                let mut copied = Vec::new();
+                for wheel in wheels {
+                    let name = wheel
+                        .file_name()
+                        .ok_or_else(|| failure(format!("{} is not a file", wheel.display())))?;
+                    let target = request.work_dir.join(name);
+                    std::fs::copy(wheel, &target).map_err(|err| {
+                        failure(format!("cannot copy {}: {err}", wheel.display()))
+                    })?;
+                    copied.push(target);
+                }
+                copied.first().cloned().map(|wheel| (wheel, String::new()))
+            }
+            Some(Fetched::Requirement(requirement)) => {
+                let extras = extras_of(requirement);
+                Some((build_alone(request, requirement)?, extras))
+            }
+            Some(Fetched::Project(dir)) => Some((
+                build_alone(request, &dir.display().to_string())?,
+                String::new(),
+            )),
+        };
+
+        let mut command = pip(request, "wheel");
+        command.arg("--wheel-dir").arg(request.wheel_dir);
+        command.arg("--find-links").arg(request.wheel_dir);
+        command.arg("--find-links").arg(request.work_dir);
+        for file in request.requirement_files {
+            command.arg("--requirement").arg(file);
+        }
+        if let Some((wheel, extras)) = &root {
+            command.arg(format!("{}{extras}", wheel.display()));
+        }
+        run(&mut command)?;
+        let root_wheel = match &root {
+            Some((wheel, _)) => {
+                let placed = request
+                    .wheel_dir
+                    .join(wheel.file_name().unwrap_or_default());
+                if !placed.is_file() {
+                    return Err(failure(format!(
+                        "pip did not place {} in the wheelhouse",
+                        placed.display()
+                    )));
+                }
+                Some(placed)
+            }
+            None => None,
+        };
+        Ok(BuildOutput { root_wheel })
+    }
+}
+
+/// `pip wheel --no-deps` of one source into a fresh folder; returns the one wheel it made.
+fn build_alone(request: &BuildRequest<'_>, source: &str) -> Result<PathBuf, BuildError> {
+    let alone = request.work_dir.join("package");
+    std::fs::create_dir_all(&alone)
+        .map_err(|err| failure(format!("cannot create {}: {err}", alone.display())))?;
+    let mut command = pip(request, "wheel");
+    command
+        .args(["--no-deps", "--wheel-dir"])
+        .arg(&alone)
+        .arg(source);
+    run(&mut command)?;
+    let wheels: Vec<PathBuf> = std::fs::read_dir(&alone)
+        .map_err(|err| failure(format!("cannot read {}: {err}", alone.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
+        .collect();
+    match wheels.as_slice() {
+        [one] => {
+            let target = request.work_dir.join(one.file_name().unwrap_or_default());
+            std::fs::rename(one, &target)
+                .map_err(|err| failure(format!("cannot move {}: {err}", one.display())))?;
+            Ok(target)
+        }
+        [] => Err(failure(format!("pip built no wheel for `{source}`"))),
+        many => Err(failure(format!(
+            "pip built {} wheels for `{source}`, expected one: {}",
+            many.len(),
+            many.iter()
+                .map(|w| w.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// `[async,dev]` of `flask[async,dev]>=3`, to keep the extras when resolving the built wheel.
+fn extras_of(requirement: &str) -> String {
+    match wagon_core::python::requirement(requirement) {
+        Ok(parsed) if !parsed.extras.is_empty() => format!(
+            "[{}]",
+            parsed
+                .extras
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        _ => String::new(),
+    }
+}
+
+fn pip(request: &BuildRequest<'_>, subcommand: &str) -> Command {
+    let mut command = Command::new(request.python);
+    command.args(["-m", "pip", subcommand]).args([
+        "--disable-pip-version-check",
+        "--no-input",
+        "--progress-bar",
+        "off",
+    ]);
+    if let Some(index) = &request.indexes.index_url {
+        command.args(["--index-url", index]);
+    }
+    for extra in &request.indexes.extra_index_urls {
+        command.args(["--extra-index-url", extra]);
+    }
+    for links in &request.indexes.find_links {
+        command.args(["--find-links", links]);
+    }
+    command.args(request.extra_args);
+    command
+}
+
+fn run(command: &mut Command) -> Result<(), BuildError> {
+    let rendered = render(command);
+    let finished = run_logged(command, "pip").map_err(|err| {
+        failure(format!(
+            "cannot run `{rendered}`: {err}. Is the interpreter right (--python), and does it have pip?"
+        ))
+    })?;
+    if finished.status.success() {
+        return Ok(());
+    }
+    Err(failure(format!(
+        "`{rendered}` failed ({}). pip said:\n{}",
+        finished.status,
+        finished
+            .tail
+            .iter()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
+}
+
+fn failure(message: String) -> BuildError {
+    BuildError {
+        builder: NAME.to_string(),
+        message,
+    }
+}
