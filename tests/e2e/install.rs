@@ -7,7 +7,10 @@ use crate::common::{Format, archive_of, demo_archive, wagon};
 
 #[test]
 fn installs_every_format_into_a_venv_without_pip() {
-    for format in Format::ALL {
+    for (format, installer) in Format::ALL
+        .into_iter()
+        .flat_map(|f| [(f, "unpack"), (f, "pip")])
+    {
         let dir = tempfile::tempdir().unwrap();
         let archive = demo_archive(dir.path(), format);
         let venv = Venv::new(false);
@@ -16,11 +19,12 @@ fn installs_every_format_into_a_venv_without_pip() {
             .arg(&archive)
             .arg("--venv")
             .arg(venv.root())
+            .args(["--installer", installer])
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{format:?}: {}",
+            "{format:?} {installer}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(
@@ -135,7 +139,7 @@ fn pip_arguments_after_double_dash_reach_pip() {
         .arg(&archive)
         .arg("--venv")
         .arg(venv.root())
-        .args(["--", "--no-deps"])
+        .args(["--installer", "pip", "--", "--no-deps"])
         .output()
         .unwrap();
     assert!(
@@ -157,7 +161,7 @@ fn a_target_with_its_own_pip_uses_it() {
         .arg(&archive)
         .arg("--venv")
         .arg(venv.root())
-        .arg("-v")
+        .args(["--installer", "pip", "-v"])
         .output()
         .unwrap();
     assert!(

@@ -6,5 +6,6 @@ mod bad_inputs;
 mod common;
 mod create;
 mod install;
+mod native;
 mod read_side;
 mod validate;

@@ -15,6 +15,7 @@ pub fn builtin() -> Registry {
         .register_builder(Arc::new(wagon_build_pip::PipWheel))
         .register_compressor(Arc::new(wagon_compress_gzip::Gzip))
         .register_compressor(Arc::new(wagon_compress_zstd::Zstd))
+        .register_installer(Arc::new(wagon_install_unpack::Unpack))
         .register_installer(Arc::new(wagon_install_pip::Pip));
     registry
 }

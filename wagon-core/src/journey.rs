@@ -19,6 +19,8 @@ pub struct InstallOptions {
     pub ignore_platform: bool,
     pub upgrade: bool,
     pub reinstall: bool,
+    /// Byte-compile the installed `.py` files.
+    pub compile: bool,
     /// Extras of the archive's package to install too (`NAME[extra]`).
     pub extras: Vec<String>,
     /// Passed to the installer untouched.
@@ -215,6 +217,7 @@ pub fn install(
         wheel_dir: &wheel_dir,
         upgrade: options.upgrade,
         reinstall: options.reinstall,
+        compile: options.compile,
         extra_args: &options.extra_args,
     })?;
     Ok((plan, outcome))

@@ -154,6 +154,8 @@ pub struct InstallRequest<'a> {
     pub upgrade: bool,
     /// Reinstall even when the same version is already installed.
     pub reinstall: bool,
+    /// Byte-compile the installed `.py` files (off by default, like uv).
+    pub compile: bool,
     /// Arguments passed through to the installer untouched (after `--` on the command line).
     pub extra_args: &'a [String],
 }

@@ -34,6 +34,11 @@ impl Installer for Pip {
         if request.upgrade {
             command.arg("--upgrade");
         }
+        command.arg(if request.compile {
+            "--compile"
+        } else {
+            "--no-compile"
+        });
         if request.reinstall {
             command.arg("--force-reinstall");
         }

@@ -18,8 +18,8 @@ pub struct Args {
     #[command(flatten)]
     target: TargetArgs,
 
-    /// The installer plugin to use.
-    #[arg(long, default_value = "pip")]
+    /// The installer plugin: `unpack` (Wagon's own, needs no pip) or `pip`.
+    #[arg(long, default_value = "unpack")]
     installer: String,
 
     /// Replace an installed version with the archive's.
@@ -29,6 +29,10 @@ pub struct Args {
     /// Reinstall even when the same version is installed.
     #[arg(long)]
     reinstall: bool,
+
+    /// Byte-compile the installed `.py` files (off by default: Python compiles on first import).
+    #[arg(long)]
+    compile: bool,
 
     /// Install although the wheels or python_requires do not fit the interpreter.
     #[arg(long)]
@@ -67,6 +71,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         ignore_platform: args.ignore_platform,
         upgrade: args.upgrade,
         reinstall: args.reinstall,
+        compile: args.compile,
         extras: args.extra,
         extra_args: args.installer_args,
     };

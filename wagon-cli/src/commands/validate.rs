@@ -26,7 +26,7 @@ pub struct Args {
     python: PathBuf,
 
     /// The installer plugin the install check uses.
-    #[arg(long, default_value = "pip")]
+    #[arg(long, default_value = "unpack")]
     installer: String,
 
     /// Print the result as JSON.

@@ -1,0 +1,347 @@
+//! Unpacking one wheel into the staging folder: every file checked against the wheel's RECORD
+//! as it streams through, placed by scheme, scripts' shebangs rewritten, launchers generated, and
+//! the installed RECORD composed. Nothing here touches the environment itself.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use wagon_core::archive::safety::safe_relative_path;
+use wagon_core::python::{self, PackageName};
+
+use crate::UnpackError;
+use crate::entry_points;
+use crate::layout::Layout;
+use crate::record::{self, Hasher};
+
+/// A file unpacked into staging and where it goes.
+#[derive(Debug)]
+pub struct StagedFile {
+    pub staged: PathBuf,
+    pub dest: PathBuf,
+}
+
+/// A wheel unpacked into staging, ready to be moved into place.
+#[derive(Debug)]
+pub struct StagedWheel {
+    pub name: PackageName,
+    pub version: String,
+    /// The installed `.dist-info` folder.
+    pub dist_info: PathBuf,
+    pub lib_dir: PathBuf,
+    pub files: Vec<StagedFile>,
+}
+
+const COPY_BUFFER: usize = 128 * 1024;
+
+/// Unpacks `wheel` into `staging` (a folder of its own) for `layout`.
+pub fn unpack(
+    wheel: &Path,
+    requested: bool,
+    layout: &Layout,
+    staging: &Path,
+) -> Result<StagedWheel, UnpackError> {
+    let file_name = wheel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bad = |message: String| UnpackError::wheel(&file_name, message);
+    let filename = python::parse_wheel_filename(&file_name).map_err(|e| bad(e.to_string()))?;
+    std::fs::create_dir_all(staging).map_err(UnpackError::io("create", staging))?;
+    let file = File::open(wheel).map_err(UnpackError::io("open", wheel))?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| bad(format!("not a valid wheel (zip): {e}")))?;
+
+    let dist_info = find_dist_info(&zip, &filename.name).ok_or_else(|| {
+        bad(format!(
+            "no {}-{}.dist-info folder with a WHEEL file",
+            filename.name.as_dist_info_name(),
+            filename.version
+        ))
+    })?;
+    let wheel_meta = read_small(&mut zip, &format!("{dist_info}/WHEEL")).map_err(&bad)?;
+    let root_is_purelib = check_wheel_file(&String::from_utf8_lossy(&wheel_meta)).map_err(&bad)?;
+    let record_name = format!("{dist_info}/RECORD");
+    let expected =
+        record::parse(&read_small(&mut zip, &record_name).map_err(&bad)?).map_err(&bad)?;
+    let metadata = read_small(&mut zip, &format!("{dist_info}/METADATA")).map_err(&bad)?;
+    let display_name = String::from_utf8_lossy(&metadata)
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("Name:"))
+        .map_or_else(|| filename.name.to_string(), |n| n.trim().to_string());
+    let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
+    let lib_dir = layout.lib_dir(root_is_purelib).to_path_buf();
+
+    let mut files = Vec::new();
+    let mut rows = String::new();
+    let mut buffer = vec![0u8; COPY_BUFFER];
+    for index in 0..zip.len() {
+        let mut entry = zip
+            .by_index(index)
+            .map_err(|e| bad(format!("entry {index}: {e}")))?;
+        if entry.is_dir() {
+            continue;
+        }
+        let path = safe_relative_path(entry.name_raw()).map_err(|why| {
+            bad(format!(
+                "entry `{}` is unsafe: {why}",
+                String::from_utf8_lossy(entry.name_raw()).escape_debug()
+            ))
+        })?;
+        let path = path.as_str().to_string();
+        if path == record_name {
+            continue;
+        }
+        let is_signature =
+            path == format!("{dist_info}/RECORD.jws") || path == format!("{dist_info}/RECORD.p7s");
+        let expectation = match expected.get(&path) {
+            Some(Some(expectation)) => Some(expectation),
+            Some(None) | None if is_signature => None,
+            Some(None) => return Err(bad(format!("RECORD lists {path} without a hash"))),
+            None => return Err(bad(format!("{path} is in the wheel but not in its RECORD"))),
+        };
+        let (dest, is_script) =
+            destination(&path, &data_dir, &lib_dir, layout, &display_name).map_err(&bad)?;
+        let Some(dest) = dest else { continue };
+        let staged = staging.join(files.len().to_string());
+        let executable = entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0);
+        let mut verify = match expectation {
+            Some(e) => Some(Hasher::new(&e.algorithm).ok_or_else(|| {
+                bad(format!(
+                    "RECORD uses unknown hash `{}` for {path}",
+                    e.algorithm
+                ))
+            })?),
+            None => None,
+        };
+        let mut installed_hash =
+            Hasher::new("sha256").ok_or_else(|| bad("sha256 missing".into()))?;
+        let out = File::create(&staged).map_err(UnpackError::io("create", &staged))?;
+        let mut out = BufWriter::with_capacity(COPY_BUFFER, out);
+        let mut size = 0u64;
+        if is_script {
+            // Scripts are small: read whole, so the `#!python` line is seen entire.
+            let mut all = Vec::new();
+            entry
+                .read_to_end(&mut all)
+                .map_err(|e| bad(format!("{path} cannot be read: {e}")))?;
+            if let Some(hasher) = verify.as_mut() {
+                hasher.update(&all);
+            }
+            size = all.len() as u64;
+            let written = rewrite_shebang(all, &layout.python);
+            installed_hash.update(&written);
+            out.write_all(&written)
+                .map_err(UnpackError::io("write", &staged))?;
+        } else {
+            loop {
+                let read = entry
+                    .read(&mut buffer)
+                    .map_err(|e| bad(format!("{path} cannot be read: {e}")))?;
+                if read == 0 {
+                    break;
+                }
+                let chunk = &buffer[..read];
+                if let Some(hasher) = verify.as_mut() {
+                    hasher.update(chunk);
+                }
+                installed_hash.update(chunk);
+                size += read as u64;
+                out.write_all(chunk)
+                    .map_err(UnpackError::io("write", &staged))?;
+            }
+        }
+        out.flush().map_err(UnpackError::io("write", &staged))?;
+        drop(out);
+        if let (Some(expectation), Some(hasher)) = (expectation, verify) {
+            let actual = hasher.finish();
+            if actual != expectation.digest || expectation.size.is_some_and(|s| s != size) {
+                return Err(bad(format!(
+                    "{path} does not match the wheel's RECORD ({}={} expected, {actual} found): the wheel is damaged or was altered",
+                    expectation.algorithm, expectation.digest
+                )));
+            }
+        }
+        if executable {
+            set_executable(&staged)?;
+        }
+        let installed_size = std::fs::metadata(&staged)
+            .map_err(UnpackError::io("read", &staged))?
+            .len();
+        rows.push_str(&record::row(
+            &lib_dir,
+            &dest,
+            Some(&installed_hash.finish()),
+            Some(installed_size),
+        ));
+        files.push(StagedFile { staged, dest });
+    }
+
+    let dist_info_dir = lib_dir.join(&dist_info);
+    let mut generated = |name: &Path, bytes: &[u8], executable: bool| -> Result<(), UnpackError> {
+        let staged = staging.join(files.len().to_string());
+        std::fs::write(&staged, bytes).map_err(UnpackError::io("write", &staged))?;
+        if executable {
+            set_executable(&staged)?;
+        }
+        rows.push_str(&record::row(
+            &lib_dir,
+            name,
+            Some(&record::sha256(bytes)),
+            Some(bytes.len() as u64),
+        ));
+        files.push(StagedFile {
+            staged,
+            dest: name.to_path_buf(),
+        });
+        Ok(())
+    };
+    if let Ok(text) = read_small(&mut zip, &format!("{dist_info}/entry_points.txt")) {
+        let python = layout.python.display().to_string();
+        for script in entry_points::scripts(&String::from_utf8_lossy(&text)).map_err(&bad)? {
+            generated(
+                &layout.scripts.join(&script.name),
+                &entry_points::launcher(&script, &python),
+                true,
+            )?;
+        }
+    }
+    generated(&dist_info_dir.join("INSTALLER"), b"wagon\n", false)?;
+    if requested {
+        generated(&dist_info_dir.join("REQUESTED"), b"", false)?;
+    }
+    let record_dest = dist_info_dir.join("RECORD");
+    rows.push_str(&record::row(&lib_dir, &record_dest, None, None));
+    let staged = staging.join(files.len().to_string());
+    std::fs::write(&staged, rows).map_err(UnpackError::io("write", &staged))?;
+    files.push(StagedFile {
+        staged,
+        dest: record_dest,
+    });
+
+    Ok(StagedWheel {
+        name: filename.name.clone(),
+        version: filename.version.to_string(),
+        dist_info: dist_info_dir,
+        lib_dir,
+        files,
+    })
+}
+
+/// pip's `fix_script`: a first line starting `#!python` becomes `#!<target interpreter>`.
+fn rewrite_shebang(script: Vec<u8>, python: &Path) -> Vec<u8> {
+    if !script.starts_with(b"#!python") {
+        return script;
+    }
+    let rest = script
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(&[][..], |i| &script[i + 1..]);
+    let mut rewritten = format!("#!{}\n", python.display()).into_bytes();
+    rewritten.extend_from_slice(rest);
+    rewritten
+}
+
+/// Where a wheel entry goes (`None` to skip it) and whether it is a script.
+fn destination(
+    path: &str,
+    data_dir: &str,
+    lib_dir: &Path,
+    layout: &Layout,
+    project: &str,
+) -> Result<(Option<PathBuf>, bool), String> {
+    let Some(rest) = path
+        .strip_prefix(data_dir)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return Ok((Some(lib_dir.join(path)), false));
+    };
+    let (scheme, inner) = rest.split_once('/').unwrap_or((rest, ""));
+    if inner.is_empty() {
+        return Ok((None, false));
+    }
+    let dir = layout
+        .scheme_dir(scheme, project)
+        .ok_or_else(|| format!("{path} is in an unknown scheme `{scheme}` (expected purelib, platlib, headers, scripts or data)"))?;
+    Ok((Some(dir.join(inner)), scheme == "scripts"))
+}
+
+fn find_dist_info<R: Read + std::io::Seek>(
+    zip: &zip::ZipArchive<R>,
+    name: &PackageName,
+) -> Option<String> {
+    let wanted = name.as_dist_info_name().to_lowercase();
+    zip.file_names()
+        .filter_map(|n| n.strip_suffix("/WHEEL"))
+        .filter(|dir| !dir.contains('/') && dir.ends_with(".dist-info"))
+        .find(|dir| {
+            dir.trim_end_matches(".dist-info")
+                .rsplit_once('-')
+                .is_some_and(|(project, _)| {
+                    project.replace(['-', '.'], "_").to_lowercase() == wanted
+                })
+        })
+        .map(str::to_string)
+}
+
+fn read_small<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> Result<Vec<u8>, String> {
+    let mut entry = zip
+        .by_name(name)
+        .map_err(|_| format!("{name} is missing"))?;
+    let mut bytes = Vec::new();
+    (&mut entry)
+        .take(16 * 1024 * 1024)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{name} cannot be read: {e}"))?;
+    Ok(bytes)
+}
+
+/// Checks `Wheel-Version` (major 1) and returns `Root-Is-Purelib`.
+fn check_wheel_file(text: &str) -> Result<bool, String> {
+    let field = |key: &str| {
+        text.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.trim().to_string())
+        })
+    };
+    let version = field("Wheel-Version").ok_or("WHEEL has no Wheel-Version")?;
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    match major {
+        Some(1) => {}
+        _ => {
+            return Err(format!(
+                "Wheel-Version {version} is not supported (Wagon installs 1.x)"
+            ));
+        }
+    }
+    if version != "1.0" {
+        tracing::warn!("Wheel-Version {version} is newer than 1.0; installing anyway");
+    }
+    Ok(field("Root-Is-Purelib").is_some_and(|v| v.eq_ignore_ascii_case("true")))
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> Result<(), UnpackError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(UnpackError::io("read", path))?
+        .permissions()
+        .mode();
+    // Like pip: the default mode plus execute wherever read is allowed.
+    let mode = mode | ((mode & 0o444) >> 2);
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(UnpackError::io("chmod", path))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_: &Path) -> Result<(), UnpackError> {
+    Ok(())
+}
