@@ -146,7 +146,7 @@ pub fn archive_of(
                 files: file_paths,
                 ..PackRequest::default()
             };
-            let (_, layout) = prepare(&request).unwrap();
+            let layout = prepare(&request).unwrap().layout;
             let (output, suffix): (OutputFormat, &str) = match format {
                 Format::TarGz => (
                     OutputFormat::Tar {
@@ -194,4 +194,10 @@ pub fn tree(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// Packs an unpacked archive's top folder back into a tar.gz, as a tampering user would.
+pub fn repack(top: &Path, out: &Path) -> PathBuf {
+    let name = top.file_name().unwrap().to_string_lossy().into_owned();
+    wagon_test_support::sdist::tar_gz_dir(top, &name, out)
 }

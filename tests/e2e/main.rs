@@ -7,5 +7,6 @@ mod common;
 mod create;
 mod install;
 mod native;
+mod pylock;
 mod read_side;
 mod validate;

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{create, get_file, install, list_files, show, validate};
+use commands::{create, get_file, install, list_files, lock, show, validate};
 
 #[derive(Debug, Parser)]
 #[command(name = "wagon", version, about, long_about = None)]
@@ -45,6 +45,8 @@ enum Command {
     Validate(validate::Args),
     /// Install an archive into a Python environment, offline.
     Install(install::Args),
+    /// Add a PEP 751 pylock.toml to an archive, without touching its wheels.
+    Lock(lock::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::GetFile(args) => get_file::run(&context, args),
         Command::Validate(args) => validate::run(&context, args),
         Command::Install(args) => install::run(&context, args),
+        Command::Lock(args) => lock::run(&context, args),
     };
     match result {
         Ok(code) => code,

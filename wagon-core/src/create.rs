@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::archive::{ArchiveError, OutputFormat, write_archive};
 use crate::manifest::{Manifest, OsProperties};
 use crate::pack::{PackError, PackRequest, prepare};
-use crate::plugin::{BuildError, BuildRequest, FetchRequest, IndexOptions, Registry, SourceError};
+use crate::plugin::{
+    BuildError, BuildRequest, FetchRequest, Fetched, IndexOptions, Registry, SourceError,
+};
+use crate::pylock::{LOCK_FILE, LockError, PyLock};
 use crate::python::{self, PythonSyntaxError};
 use crate::target::{Target, TargetError};
 use crate::wheel::{WheelError, WheelInfo};
@@ -88,6 +91,8 @@ pub enum CreateError {
     Pack(#[from] PackError),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 fn io_error<'a>(
@@ -280,13 +285,39 @@ pub fn create(
         os_properties: os_properties(),
         supported_platform: request.supported_platform.clone(),
     };
-    let (mut manifest, mut layout) = prepare(&pack_request)?;
+    let prepared = prepare(&pack_request)?;
+    let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
     let file_name = file_name_for(&manifest.archive_name, &request.format);
     manifest.archive_name = file_name.clone();
     if !roots.is_empty() {
         manifest
             .extra
             .insert("root_packages".to_string(), serde_json::json!(roots));
+    }
+    // The lock: the plan the native installer follows on the build interpreter's platform.
+    let extras = match &fetched {
+        Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
+            .map(|r| r.extras.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    match crate::journey::roots(&manifest, &extras).and_then(|roots| {
+        Ok(crate::plan::select(
+            &prepared.wheels,
+            &roots,
+            &build_target,
+            false,
+        )?)
+    }) {
+        Ok(plan) => {
+            let lock = PyLock::from_plan(&plan, &prepared.wheels, &manifest, &build_target);
+            layout
+                .metadata_files
+                .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes()));
+        }
+        Err(err) => tracing::warn!(
+            "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
+        ),
     }
     layout.manifest = manifest.to_json().map_err(PackError::from)?;
     std::fs::create_dir_all(&request.output_dir)

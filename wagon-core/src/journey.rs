@@ -8,6 +8,7 @@ use crate::archive::{Archive, ArchiveError, WHEELS_DIR};
 use crate::manifest::{Manifest, ManifestError};
 use crate::plan::{InstallPlan, PlanError, RootRequest, select};
 use crate::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
+use crate::pylock::{LOCK_FILE, LockError, PyLock};
 use crate::python::{self, ExtraName, PythonSyntaxError};
 use crate::target::Target;
 use crate::wheel::{WheelError, WheelInfo};
@@ -65,6 +66,8 @@ pub enum JourneyError {
     },
     #[error(transparent)]
     Installer(#[from] InstallerError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("cannot create a scratch directory: {0}")]
     Scratch(#[source] std::io::Error),
 }
@@ -76,6 +79,8 @@ pub struct Unpacked {
     pub top: String,
     pub manifest: Manifest,
     pub wheels: Vec<WheelInfo>,
+    /// The archive's `pylock.toml`, checked against the manifest.
+    pub lock: Option<PyLock>,
 }
 
 impl Unpacked {
@@ -88,6 +93,7 @@ impl Unpacked {
 /// Reads the manifest (from the archive's head, so a bad one fails fast), then unpacks the
 /// archive into a scratch directory verifying every recorded digest, then reads each wheel.
 pub fn unpack(archive: &Archive) -> Result<Unpacked, JourneyError> {
+    let started = std::time::Instant::now();
     let name = archive.path().display().to_string();
     let doc = archive.read_manifest()?;
     let manifest = doc.parse().map_err(|source| JourneyError::Manifest {
@@ -112,11 +118,25 @@ pub fn unpack(archive: &Archive) -> Result<Unpacked, JourneyError> {
         .iter()
         .map(|file| WheelInfo::read(&wheel_dir.join(file)))
         .collect::<Result<Vec<_>, _>>()?;
+    tracing::debug!("read and checked the archive in {:.3?}", started.elapsed());
+    let lock_path = dir.path().join(&doc.top).join(LOCK_FILE);
+    let lock = match std::fs::read_to_string(&lock_path) {
+        Err(_) => None,
+        Ok(text) => {
+            let lock = PyLock::parse(&text)?;
+            let disagreements = lock.disagreements(&manifest);
+            if !disagreements.is_empty() {
+                return Err(LockError::Disagrees(disagreements).into());
+            }
+            Some(lock)
+        }
+    };
     Ok(Unpacked {
         dir,
         top: doc.top,
         manifest,
         wheels,
+        lock,
     })
 }
 
@@ -130,8 +150,29 @@ pub fn plan(
     if !options.ignore_platform {
         check_python_requires(manifest, target)?;
     }
-    let extras = options
-        .extras
+    let roots = roots(manifest, &options.extras)?;
+    // The archive's lock is the plan, unless the user asks for extras it was not made with.
+    if let Some(lock) = &unpacked.lock
+        && options.extras.is_empty()
+    {
+        if !options.ignore_platform {
+            lock.check_environment(target)?;
+        }
+        let names: Vec<_> = roots.iter().map(|r| r.name.clone()).collect();
+        return Ok(lock.plan_for(&unpacked.wheels, target, &names, options.ignore_platform)?);
+    }
+    Ok(select(
+        &unpacked.wheels,
+        &roots,
+        target,
+        options.ignore_platform,
+    )?)
+}
+
+/// What the user asked for: the archive's package at its version (with `extras`), or, for a
+/// requirements-only archive, the top-level projects recorded in `root_packages`.
+pub fn roots(manifest: &Manifest, extras: &[String]) -> Result<Vec<RootRequest>, JourneyError> {
+    let extras = extras
         .iter()
         .map(|e| {
             ExtraName::from_str(e).map_err(|err| PythonSyntaxError::PackageName {
@@ -140,17 +181,6 @@ pub fn plan(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(select(
-        &unpacked.wheels,
-        &roots(manifest, extras)?,
-        target,
-        options.ignore_platform,
-    )?)
-}
-
-/// What the user asked for: the archive's package at its version, or, for a requirements-only
-/// archive, the top-level projects recorded in `root_packages`.
-fn roots(manifest: &Manifest, extras: Vec<ExtraName>) -> Result<Vec<RootRequest>, JourneyError> {
     if let Some(names) = manifest
         .extra
         .get("root_packages")
@@ -209,7 +239,24 @@ pub fn install(
     options: &InstallOptions,
 ) -> Result<(InstallPlan, InstallOutcome), JourneyError> {
     let unpacked = unpack(archive)?;
-    let plan = plan(&unpacked, target, options)?;
+    install_unpacked(&unpacked, target, installer, options)
+}
+
+/// Plans and installs an already unpacked archive (so a caller can unpack while the target
+/// interpreter is being probed).
+pub fn install_unpacked(
+    unpacked: &Unpacked,
+    target: &Target,
+    installer: &dyn Installer,
+    options: &InstallOptions,
+) -> Result<(InstallPlan, InstallOutcome), JourneyError> {
+    let started = std::time::Instant::now();
+    let plan = plan(unpacked, target, options)?;
+    tracing::debug!(
+        "planned {} wheels in {:.3?}",
+        plan.wheels.len(),
+        started.elapsed()
+    );
     let wheel_dir = unpacked.wheel_dir();
     let outcome = installer.install(&InstallRequest {
         target,
@@ -220,16 +267,53 @@ pub fn install(
         compile: options.compile,
         extra_args: &options.extra_args,
     })?;
+    tracing::debug!(
+        "{} installed in {:.3?}",
+        installer.name(),
+        started.elapsed()
+    );
     Ok((plan, outcome))
 }
 
-/// Whether `path` looks like a wagon archive name we would write.
-pub fn is_archive_path(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    [".wgn", ".tar.gz", ".tgz", ".zip", ".tar.zst", ".tar"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
+/// Adds a `pylock.toml` to an archive — or replaces its lock — with the plan for `target`,
+/// writing the result to `destination` (which may be the archive itself: the write is atomic).
+/// `package.json`, the wheels and the added files are carried over byte for byte.
+pub fn relock(
+    archive: &Archive,
+    target: &Target,
+    format: &crate::archive::OutputFormat,
+    destination: &Path,
+) -> Result<PyLock, JourneyError> {
+    let unpacked = unpack(archive)?;
+    let roots = roots(&unpacked.manifest, &[])?;
+    let plan = select(&unpacked.wheels, &roots, target, false)?;
+    let lock = PyLock::from_plan(&plan, &unpacked.wheels, &unpacked.manifest, target);
+    let top = unpacked.dir.path().join(&unpacked.top);
+    let manifest_path = top.join(crate::manifest::MANIFEST_FILE);
+    let manifest = std::fs::read(&manifest_path).map_err(|source| ArchiveError::Write {
+        path: manifest_path.clone(),
+        source,
+    })?;
+    let list = |folder: &str| -> Vec<(String, std::path::PathBuf)> {
+        let mut found: Vec<_> = std::fs::read_dir(top.join(folder))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().is_file())
+                    .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    };
+    let layout = crate::archive::ArchiveLayout {
+        top: unpacked.top.clone(),
+        manifest,
+        metadata_files: vec![(LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())],
+        wheels: list(WHEELS_DIR),
+        files: list(crate::archive::FILES_DIR),
+    };
+    crate::archive::write_archive(&layout, format, destination)?;
+    Ok(lock)
 }

@@ -15,6 +15,7 @@ pub mod pack;
 pub mod plan;
 pub mod plugin;
 pub mod process;
+pub mod pylock;
 pub mod python;
 pub mod target;
 pub mod wheel;

@@ -100,8 +100,16 @@ pub fn shared_platform(wheels: &[WheelInfo]) -> Result<SharedPlatform, PackError
     }
 }
 
+/// An archive ready to write: its manifest, layout, and the wheels it read on the way.
+#[derive(Debug)]
+pub struct Prepared {
+    pub manifest: Manifest,
+    pub layout: ArchiveLayout,
+    pub wheels: Vec<WheelInfo>,
+}
+
 /// Builds the manifest and layout for `request`, reading and hashing every wheel.
-pub fn prepare(request: &PackRequest) -> Result<(Manifest, ArchiveLayout), PackError> {
+pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
     let mut infos = Vec::with_capacity(request.wheels.len());
     let mut digests = std::collections::BTreeMap::new();
     for path in &request.wheels {
@@ -182,5 +190,9 @@ pub fn prepare(request: &PackRequest) -> Result<(Manifest, ArchiveLayout), PackE
             .collect(),
         files,
     };
-    Ok((manifest, layout))
+    Ok(Prepared {
+        manifest,
+        layout,
+        wheels: infos,
+    })
 }

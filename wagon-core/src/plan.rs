@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::python::{
-    ExtraName, IncompatibleTag, PackageName, TagCompatibility, Version, VersionOrUrl,
+    ExtraName, IncompatibleTag, MarkerTree, PackageName, TagCompatibility, Version, VersionOrUrl,
     VersionSpecifiers,
 };
 use crate::target::Target;
@@ -30,6 +30,11 @@ pub struct PlannedWheel {
     pub requested: bool,
     /// The extras whose dependencies were followed for this project.
     pub extras: Vec<ExtraName>,
+    /// The condition under which this project is needed at all, when it is not always needed
+    /// (a dependency declared only for some platforms or Python versions).
+    pub marker: Option<String>,
+    /// The chosen projects this one depends on, on this target.
+    pub dependencies: Vec<PackageName>,
 }
 
 /// The wheels to install, dependencies before the projects that need them.
@@ -117,9 +122,11 @@ pub fn select(
             },
             required_by: "the command line".to_string(),
             requested: true,
+            edge: None,
         })
         .collect();
 
+    let mut edges: Vec<(PackageName, PackageName, MarkerTree)> = Vec::new();
     while let Some(Pending {
         name,
         extras,
@@ -127,8 +134,12 @@ pub fn select(
         display,
         required_by,
         requested,
+        edge,
     }) = queue.pop_front()
     {
+        if let Some((from, marker)) = edge {
+            edges.push((from, name.clone(), marker));
+        }
         if let Some(choice) = chosen.get_mut(&name) {
             let wheel = &wheels[choice.index];
             if let Some(spec) = &spec
@@ -195,6 +206,7 @@ pub fn select(
         order.push(name);
     }
 
+    let markers = package_markers(&order, roots, &edges);
     let used: BTreeSet<usize> = chosen.values().map(|c| c.index).collect();
     // Dependencies first: reverse of discovery order is a good-enough topological order for
     // installers that care (pip does its own).
@@ -210,6 +222,19 @@ pub fn select(
                 version: wheel.filename.version.clone(),
                 requested: choice.requested,
                 extras: choice.extras.iter().cloned().collect(),
+                marker: markers
+                    .get(&wheel.filename.name)
+                    .and_then(|m| m.try_to_string()),
+                dependencies: {
+                    let mut deps: Vec<PackageName> = edges
+                        .iter()
+                        .filter(|(from, _, _)| *from == wheel.filename.name)
+                        .map(|(_, to, _)| to.clone())
+                        .collect();
+                    deps.sort();
+                    deps.dedup();
+                    deps
+                },
             }
         })
         .collect();
@@ -225,6 +250,46 @@ pub fn select(
     })
 }
 
+/// Each chosen project's condition: roots always; others the disjunction, over the requirements
+/// that pulled them in, of the requirer's condition and the requirement's own marker.
+fn package_markers(
+    order: &[PackageName],
+    roots: &[RootRequest],
+    edges: &[(PackageName, PackageName, MarkerTree)],
+) -> BTreeMap<PackageName, MarkerTree> {
+    let mut markers: BTreeMap<PackageName, MarkerTree> = order
+        .iter()
+        .map(|name| {
+            let is_root = roots.iter().any(|r| &r.name == name);
+            (
+                name.clone(),
+                if is_root {
+                    MarkerTree::TRUE
+                } else {
+                    MarkerTree::FALSE
+                },
+            )
+        })
+        .collect();
+    // Conditions only grow, so this reaches a fixed point; the bound guards against cycles.
+    for _ in 0..=order.len() {
+        let mut changed = false;
+        for (from, to, edge) in edges {
+            let from_marker = markers.get(from).copied().unwrap_or(MarkerTree::FALSE);
+            let current = markers.get(to).copied().unwrap_or(MarkerTree::FALSE);
+            let widened = current.or(from_marker.and(*edge));
+            if widened != current {
+                markers.insert(to.clone(), widened);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    markers
+}
+
 /// A requirement waiting to be resolved against the archive's wheels.
 struct Pending {
     name: PackageName,
@@ -234,6 +299,8 @@ struct Pending {
     display: String,
     required_by: String,
     requested: bool,
+    /// The project that declared this requirement and the requirement's own condition.
+    edge: Option<(PackageName, MarkerTree)>,
 }
 
 /// Queues the requirements of `wheel` that apply on `target` with `extras`; with `only_new`,
@@ -274,6 +341,10 @@ fn enqueue_dependencies(
             display: requirement.to_string(),
             required_by: required_by.clone(),
             requested: false,
+            edge: Some((
+                wheel.filename.name.clone(),
+                crate::python::edge_marker(requirement, extras),
+            )),
         });
     }
 }
@@ -281,7 +352,7 @@ fn enqueue_dependencies(
 /// The best wheel among `candidates`: satisfying `spec`, fitting the target, highest version
 /// then best tag priority. On failure, the reasons each wheel was passed over (empty when only
 /// the version specifier excluded them).
-fn best_candidate(
+pub(crate) fn best_candidate(
     wheels: &[WheelInfo],
     candidates: &[usize],
     spec: Option<&VersionSpecifiers>,

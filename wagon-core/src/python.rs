@@ -135,6 +135,20 @@ pub fn requirement_applies(
     req.evaluate_markers(env, extras)
 }
 
+/// The condition under which `req` (declared by a project installed with `extras`) applies,
+/// with the extras resolved away: `None` when it always applies.
+pub fn edge_marker(req: &Requirement, extras: &[ExtraName]) -> MarkerTree {
+    req.marker.simplify_extras(extras).without_extras()
+}
+
+/// Parses a PEP 508 marker expression (`sys_platform == "linux"`).
+pub fn marker(text: &str) -> Result<MarkerTree, PythonSyntaxError> {
+    MarkerTree::from_str(text).map_err(|err| PythonSyntaxError::Requirement {
+        input: text.to_string(),
+        reason: err.to_string(),
+    })
+}
+
 /// Whether a requirement can apply without any extra requested (other markers taken as true).
 pub fn needed_without_extras(req: &Requirement) -> bool {
     req.marker.evaluate_only_extras(&[])

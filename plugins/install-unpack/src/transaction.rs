@@ -72,13 +72,20 @@ pub fn install(
             "create a staging folder in",
             &layout.purelib,
         ))?;
+    let started = std::time::Instant::now();
     let staged = unpack_all(layout, &todo, staging.path())?;
+    tracing::debug!(
+        "unpacked {} wheels into staging in {:.3?}",
+        staged.len(),
+        started.elapsed()
+    );
 
     let mut journal = Journal::new(staging.path().join("trash"));
     if let Err(err) = commit(&staged, &installed, &mut journal) {
         journal.roll_back();
         return Err(err);
     }
+    tracing::debug!("moved into place in {:.3?}", started.elapsed());
     journal.prune_emptied(&[
         &layout.purelib,
         &layout.platlib,
@@ -86,6 +93,7 @@ pub fn install(
         &layout.data,
     ]);
     drop(staging);
+    tracing::debug!("cleaned up in {:.3?}", started.elapsed());
 
     if compile {
         compile_bytecode(layout, &staged)?;
@@ -341,10 +349,11 @@ fn move_file(from: &Path, to: &Path) -> Result<(), UnpackError> {
     }
 }
 
-/// Byte-compiles the installed `.py` files in one interpreter process and adds the `.pyc` files
-/// to each RECORD, so an uninstall removes them too.
+/// Byte-compiles the installed `.py` files with the target interpreter — one process per core,
+/// each taking its share of the files — and adds the `.pyc` files to each RECORD, so an
+/// uninstall removes them too.
 fn compile_bytecode(layout: &Layout, staged: &[StagedWheel]) -> Result<(), UnpackError> {
-    const SCRIPT: &str = "import sys, py_compile, importlib.util\nfor line in sys.stdin:\n    path = line.rstrip('\\n')\n    try:\n        py_compile.compile(path, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)\n        print(importlib.util.cache_from_source(path))\n    except Exception:\n        print('')\n";
+    const SCRIPT: &str = "import sys, py_compile, importlib.util\nfor line in sys.stdin:\n    path = line.rstrip('\\n')\n    try:\n        py_compile.compile(path, doraise=True)\n        print(importlib.util.cache_from_source(path))\n    except Exception:\n        print('')\n";
     let sources: Vec<(usize, &Path)> = staged
         .iter()
         .enumerate()
@@ -356,41 +365,38 @@ fn compile_bytecode(layout: &Layout, staged: &[StagedWheel]) -> Result<(), Unpac
     if sources.is_empty() {
         return Ok(());
     }
-    let input: String = sources
-        .iter()
-        .map(|(_, p)| format!("{}\n", p.display()))
-        .collect();
-    let mut child = std::process::Command::new(&layout.python)
-        .args(["-c", SCRIPT])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(UnpackError::io("run", &layout.python))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        stdin
-            .write_all(input.as_bytes())
-            .map_err(UnpackError::io("write to", &layout.python))?;
-    }
-    let output = child
-        .wait_with_output()
-        .map_err(UnpackError::io("run", &layout.python))?;
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(sources.len());
+    let chunk = sources.len().div_ceil(workers);
+    let outputs: Vec<Result<String, UnpackError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sources
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || compile_chunk(&layout.python, SCRIPT, part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(UnpackError::Other("a compile thread panicked".into())))
+            })
+            .collect()
+    });
     let mut extra_rows: BTreeMap<usize, String> = BTreeMap::new();
-    for ((wheel, _), pyc) in sources
-        .iter()
-        .zip(String::from_utf8_lossy(&output.stdout).lines())
-    {
-        if pyc.is_empty() {
-            continue;
-        }
-        let pyc = PathBuf::from(pyc);
-        if let Ok(bytes) = std::fs::read(&pyc) {
-            extra_rows.entry(*wheel).or_default().push_str(&record::row(
-                &staged[*wheel].lib_dir,
-                &pyc,
-                Some(&record::sha256(&bytes)),
-                Some(bytes.len() as u64),
-            ));
+    for (part, output) in sources.chunks(chunk).zip(outputs) {
+        for ((wheel, _), pyc) in part.iter().zip(output?.lines()) {
+            if pyc.is_empty() {
+                continue;
+            }
+            let pyc = PathBuf::from(pyc);
+            if let Ok(bytes) = std::fs::read(&pyc) {
+                extra_rows.entry(*wheel).or_default().push_str(&record::row(
+                    &staged[*wheel].lib_dir,
+                    &pyc,
+                    Some(&record::sha256(&bytes)),
+                    Some(bytes.len() as u64),
+                ));
+            }
         }
     }
     for (wheel, rows) in extra_rows {
@@ -401,4 +407,35 @@ fn compile_bytecode(layout: &Layout, staged: &[StagedWheel]) -> Result<(), Unpac
         std::fs::write(&record_path, text).map_err(UnpackError::io("write", &record_path))?;
     }
     Ok(())
+}
+
+/// Runs one compiling interpreter over `files`; returns one output line per file.
+fn compile_chunk(
+    python: &Path,
+    script: &str,
+    files: &[(usize, &Path)],
+) -> Result<String, UnpackError> {
+    use std::io::Write;
+    let input: String = files
+        .iter()
+        .map(|(_, p)| format!("{}\n", p.display()))
+        .collect();
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(UnpackError::io("run", python))?;
+    // Feed the list from another thread: the child's output fills its pipe while we write.
+    let stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(input.as_bytes());
+        }
+    });
+    let output = child
+        .wait_with_output()
+        .map_err(UnpackError::io("run", python))?;
+    let _ = feeder.join();
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

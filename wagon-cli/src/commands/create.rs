@@ -145,8 +145,8 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             format!("validating {}", created.path.display()),
             context.quiet,
         );
-        let (_, problems) =
-            super::validate::check(context, &created.path, Some((&python, "unpack")));
+        let problems =
+            super::validate::check(context, &created.path, Some((&python, "unpack"))).problems;
         drop(stage);
         problems
     } else {

@@ -4,6 +4,7 @@ pub mod create;
 pub mod get_file;
 pub mod install;
 pub mod list_files;
+pub mod lock;
 pub mod show;
 pub mod validate;
 

@@ -6,6 +6,7 @@ use std::process::{Command, ExitCode};
 use wagon_core::archive::Archive;
 use wagon_core::journey::{self, InstallOptions};
 use wagon_core::manifest::Manifest;
+use wagon_core::pylock::{LOCK_FILE, PyLock};
 use wagon_core::target::{Target, venv_python};
 
 use super::Context;
@@ -42,7 +43,8 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let python = resolve_program(&args.python)?;
     let install_check =
         (!args.no_install_check).then_some((python.as_path(), args.installer.as_str()));
-    let (manifest, problems) = check(context, &args.archive, install_check);
+    let findings = check(context, &args.archive, install_check);
+    let (manifest, problems) = (&findings.manifest, &findings.problems);
     drop(stage);
     let valid = problems.is_empty();
     if args.json {
@@ -53,11 +55,20 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "valid": valid,
             "install_checked": !args.no_install_check && valid,
             "problems": problems,
+            "locked": findings.unused_wheels.is_some(),
+            "unused_wheels": findings.unused_wheels.clone().unwrap_or_default(),
         });
         println!("{report}");
     } else if valid {
         if !context.quiet {
             println!("{}: valid", args.archive.display());
+            match &findings.unused_wheels {
+                None => eprintln!("note: no pylock.toml (`wagon lock` adds one)"),
+                Some(unused) if !unused.is_empty() => {
+                    eprintln!("note: pylock.toml leaves unused: {}", unused.join(", "))
+                }
+                Some(_) => {}
+            }
         }
     } else {
         eprintln!(
@@ -65,7 +76,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             args.archive.display(),
             problems.len()
         );
-        for problem in &problems {
+        for problem in problems {
             eprintln!("  - {}", problem.replace('\n', "\n    "));
         }
     }
@@ -78,24 +89,44 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Every problem with the archive at `path`: the static checks, then — when they pass and an
 /// interpreter and installer are given — a trial install. Shared with `create --validate`.
-pub fn check(
-    context: &Context,
-    path: &Path,
-    install_check: Option<(&Path, &str)>,
-) -> (Option<Manifest>, Vec<String>) {
-    let mut problems = Vec::new();
+pub fn check(context: &Context, path: &Path, install_check: Option<(&Path, &str)>) -> Findings {
+    let mut findings = Findings::default();
     let archive = match context.open(path) {
         Ok(archive) => archive,
-        Err(err) => return (None, vec![format!("{err:#}")]),
+        Err(err) => {
+            findings.problems.push(format!("{err:#}"));
+            return findings;
+        }
     };
-    let manifest = static_checks(&archive, &mut problems);
-    if let (Some(manifest), Some((python, installer)), true) =
-        (&manifest, install_check, problems.is_empty())
-        && let Err(err) = trial_install(context, &archive, manifest, python, installer)
-    {
-        problems.push(format!("install check failed: {err:#}"));
+    findings.manifest = static_checks(&archive, &mut findings.problems);
+    if let Some(manifest) = &findings.manifest {
+        findings.unused_wheels = lock_checks(
+            &archive,
+            manifest,
+            context.limits.max_metadata_bytes,
+            &mut findings.problems,
+        );
     }
-    (manifest, problems)
+    if let (Some(manifest), Some((python, installer)), true) = (
+        &findings.manifest,
+        install_check,
+        findings.problems.is_empty(),
+    ) && let Err(err) = trial_install(context, &archive, manifest, python, installer)
+    {
+        findings
+            .problems
+            .push(format!("install check failed: {err:#}"));
+    }
+    findings
+}
+
+/// What validation found.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub manifest: Option<Manifest>,
+    pub problems: Vec<String>,
+    /// With a pylock.toml: the archive's wheels the lock does not use.
+    pub unused_wheels: Option<Vec<String>>,
 }
 
 /// Metadata keys and types, then every wheel present, listed and matching its digest.
@@ -139,6 +170,38 @@ fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manife
         Err(err) => problems.push(err.to_string()),
     }
     Some(manifest)
+}
+
+/// The archive's pylock.toml checked against its manifest: problems, and the wheels it leaves
+/// unused (not a problem: wheels for other platforms or extras). `None` when there is no lock.
+fn lock_checks(
+    archive: &Archive,
+    manifest: &Manifest,
+    limits: u64,
+    problems: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let bytes = match archive.read_file(LOCK_FILE, limits) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return None,
+        Err(err) => {
+            problems.push(err.to_string());
+            return None;
+        }
+    };
+    match PyLock::parse(&String::from_utf8_lossy(&bytes)) {
+        Err(err) => {
+            problems.push(err.to_string());
+            Some(Vec::new())
+        }
+        Ok(lock) => {
+            problems.extend(
+                lock.disagreements(manifest)
+                    .into_iter()
+                    .map(|p| format!("pylock.toml: {p}")),
+            );
+            Some(lock.unused(manifest))
+        }
+    }
 }
 
 /// Installs into a new virtualenv (made without pip: the installer brings its own) and checks

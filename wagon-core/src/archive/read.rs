@@ -150,6 +150,19 @@ impl Archive {
         }
     }
 
+    /// The format to write this archive back in (at the compressor's default level).
+    pub fn output_format(&self) -> super::OutputFormat {
+        match &self.container {
+            Container::Zip => super::OutputFormat::Zip,
+            Container::Tar(Some(compressor)) => super::OutputFormat::Tar {
+                compressor: Arc::clone(compressor),
+                level: compressor.default_level(),
+            },
+            // Plain tar is read but not written: gzip is the nearest, and wagon 1.0's format.
+            Container::Tar(None) => super::OutputFormat::Zip,
+        }
+    }
+
     /// Reads `TOP/package.json`, stopping as soon as it is found (it is the first entry in
     /// archives Wagon writes, so this reads only the head of a large archive).
     pub fn read_manifest(&self) -> Result<ManifestDoc, ArchiveError> {

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Install benchmark: `wagon install` against pip and uv, side by side, in one run.
+
+For each wheelhouse (small: requests; medium: flask sqlalchemy pydantic httpx; large: jupyterlab,
+100+ wheels) it downloads the wheels once with `pip download`, wraps them in a wagon with
+`wagon create -r`, then for several rounds, in alternating order, installs the archive into a
+fresh virtualenv with:
+
+  wagon  `wagon install ARCHIVE --venv V`                      (reads the archive directly)
+  pip    extract ARCHIVE, then `pip install --no-index --find-links WHEELS --no-compile -r REQS`
+  uv     extract ARCHIVE, then `uv pip install --offline --no-cache --link-mode copy --no-index
+         --find-links WHEELS -r REQS`
+
+Virtualenv creation is timed apart and not counted. Every method starts from the archive, so pip
+and uv pay its extraction. A second table repeats the runs with bytecode compiled by all three
+(`--compile`, pip's default, `--compile-bytecode`). Prints medians and ratios.
+
+Needs network for the one-time downloads (not for the timed installs). Usage:
+
+    cargo build --release
+    python3 bench/install_bench.py [--rounds 5] [--sets small,medium,large]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+WAGON = ROOT / "target" / "release" / "wagon"
+SETS = {
+    "small": ["requests"],
+    "medium": ["flask", "sqlalchemy", "pydantic", "httpx"],
+    "large": ["jupyterlab"],
+}
+
+
+def run(cmd, **kw):
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if result.returncode != 0:
+        sys.exit(f"command failed: {' '.join(map(str, cmd))}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def tools():
+    """A virtualenv holding the uv under test (installed once, from PyPI)."""
+    env = WORK / "tools"
+    if not (env / "bin" / "uv").exists():
+        run([sys.executable, "-m", "venv", env])
+        run([env / "bin" / "python", "-m", "pip", "install", "-q", "uv"])
+    return env / "bin" / "uv"
+
+
+def prepare(name, packages):
+    """Downloads the wheelhouse and wraps it in a wagon; returns (archive, requirements file)."""
+    base = WORK / name
+    wheels = base / "wheelhouse"
+    reqs = base / "requirements.txt"
+    archive_dir = base / "archive"
+    if not archive_dir.exists() or not any(archive_dir.iterdir()):
+        base.mkdir(parents=True, exist_ok=True)
+        reqs.write_text("\n".join(packages) + "\n")
+        run([sys.executable, "-m", "pip", "download", "-q", "--only-binary", ":all:", "-d", wheels, "-r", reqs])
+        archive_dir.mkdir(exist_ok=True)
+        run([WAGON, "create", "-q", "-r", reqs, "--name", f"bench-{name}", "--version", "1.0",
+             "-o", archive_dir, "--find-links", wheels, "--", "--no-index"])
+    archive = next(archive_dir.iterdir())
+    count = len(list(wheels.glob("*.whl")))
+    return archive, reqs, count
+
+
+def fresh_venv(scratch, with_pip):
+    venv = Path(tempfile.mkdtemp(dir=scratch))
+    args = [sys.executable, "-m", "venv", venv] + ([] if with_pip else ["--without-pip"])
+    start = time.perf_counter()
+    run(args)
+    return venv, time.perf_counter() - start
+
+
+def extract(archive, dest):
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    return next(Path(dest).iterdir()) / "wheels"
+
+
+def method_wagon(archive, reqs, venv, scratch, compile_):
+    cmd = [WAGON, "install", archive, "--venv", venv, "-q"] + (["--compile"] if compile_ else [])
+    run(cmd)
+
+
+def method_pip(archive, reqs, venv, scratch, compile_):
+    wheels = extract(archive, tempfile.mkdtemp(dir=scratch))
+    cmd = [venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
+           "--no-index", "--find-links", wheels, "-r", reqs] + ([] if compile_ else ["--no-compile"])
+    run(cmd, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+
+
+def method_uv(archive, reqs, venv, scratch, compile_, uv):
+    wheels = extract(archive, tempfile.mkdtemp(dir=scratch))
+    cmd = [uv, "pip", "install", "-q", "--python", venv / "bin" / "python", "--offline", "--no-cache",
+           "--link-mode", "copy", "--no-index", "--find-links", wheels, "-r", reqs]
+    run(cmd + (["--compile-bytecode"] if compile_ else []))
+
+
+def bench(name, archive, reqs, rounds, compile_, uv):
+    methods = {
+        "wagon": method_wagon,
+        "pip": method_pip,
+        "uv": lambda *a: method_uv(*a, uv),
+    }
+    times = {m: [] for m in methods}
+    venv_times = []
+    order = list(methods)
+    for round_ in range(rounds):
+        # Alternate the order so no method always runs on a warmer cache.
+        order = order[1:] + order[:1]
+        for method in order:
+            scratch = Path(tempfile.mkdtemp(dir=WORK))
+            try:
+                venv, venv_time = fresh_venv(scratch, with_pip=(method == "pip"))
+                venv_times.append(venv_time)
+                # Flush earlier runs' writes (and the discards of deleted venvs) first, so no
+                # method pays for another's I/O.
+                os.sync()
+                start = time.perf_counter()
+                methods[method](archive, reqs, venv, scratch, compile_)
+                times[method].append(time.perf_counter() - start)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return {m: statistics.median(t) for m, t in times.items()}, statistics.median(venv_times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sets", default="small,medium,large")
+    args = parser.parse_args()
+    if not WAGON.exists():
+        sys.exit(f"{WAGON} is missing: run `cargo build --release` first")
+    WORK.mkdir(parents=True, exist_ok=True)
+    uv = tools()
+    uv_version = run([uv, "--version"]).stdout.strip()
+    pip_version = run([sys.executable, "-m", "pip", "--version"]).stdout.split()[1]
+    print(f"# wagon install vs pip {pip_version} vs {uv_version}; Python {sys.version.split()[0]}; "
+          f"{os.cpu_count()} cores; {args.rounds} rounds, medians")
+    for compile_ in (False, True):
+        print()
+        print(f"## {'with' if compile_ else 'without'} bytecode compilation")
+        print()
+        print("| wheelhouse | wheels | archive MB | venv creation s | wagon s | pip s | uv s | pip/wagon | uv/wagon |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name in args.sets.split(","):
+            archive, reqs, count = prepare(name, SETS[name])
+            medians, venv_time = bench(name, archive, reqs, args.rounds, compile_, uv)
+            size = archive.stat().st_size / 1e6
+            print(f"| {name} | {count} | {size:.1f} | {venv_time:.3f} | {medians['wagon']:.3f} | "
+                  f"{medians['pip']:.3f} | {medians['uv']:.3f} | {medians['pip'] / medians['wagon']:.1f}x | "
+                  f"{medians['uv'] / medians['wagon']:.1f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+//! `wagon lock ARCHIVE`: add a PEP 751 `pylock.toml` to an archive that has none (made by wagon
+//! 1.0 or an earlier Wagon), or remake it, without touching the wheels.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use wagon_core::journey;
+
+use super::Context;
+use crate::target::TargetArgs;
+use crate::ui::Stage;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The wagon archive.
+    archive: PathBuf,
+
+    /// The interpreter (or virtualenv) whose platform the lock is made for.
+    #[command(flatten)]
+    target: TargetArgs,
+
+    /// Write the locked archive here instead of replacing the original.
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
+pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let archive = context.open(&args.archive)?;
+    let stage = Stage::start("probing the target interpreter", context.quiet);
+    let target = args.target.probe()?;
+    stage.set(format!(
+        "locking {} for {}",
+        args.archive.display(),
+        target.describe()
+    ));
+    let destination = args.output.clone().unwrap_or_else(|| args.archive.clone());
+    let lock = journey::relock(&archive, &target, &archive.output_format(), &destination)?;
+    drop(stage);
+    println!("{}", destination.display());
+    if !context.quiet {
+        eprintln!(
+            "locked {} packages for `{}`",
+            lock.packages.len(),
+            lock.environments.unwrap_or_default().join(" or ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
