@@ -7,6 +7,7 @@ mod common;
 mod create;
 mod install;
 mod native;
+mod plugins;
 mod pylock;
 mod read_side;
 mod validate;

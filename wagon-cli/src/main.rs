@@ -1,15 +1,20 @@
 //! `wagon`: pack a Python package and its whole dependency closure into one archive, and install
-//! it later, offline. This binary parses arguments and wires the built-in plugins into the core;
-//! the packaging logic lives in `wagon-core` and the plugins.
+//! it later, offline. This binary parses arguments, merges them with wagon.toml, and wires the
+//! built-in and configured plugins into the core; the packaging logic lives in `wagon-core` and
+//! the plugins.
 
 mod commands;
+mod config;
+mod external;
 mod registry;
 mod target;
 mod ui;
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{create, get_file, install, list_files, lock, show, validate};
 
@@ -24,11 +29,19 @@ struct Cli {
     #[arg(short, long, global = true)]
     quiet: bool,
 
+    /// Use this wagon.toml instead of the one found in this or a parent directory.
+    #[arg(long, global = true, value_name = "PATH", env = "WAGON_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// List the built-in commands and the `wagon-*` commands found on PATH.
+    #[arg(long)]
+    list: bool,
+
     #[command(flatten)]
     limits: ui::LimitArgs,
 
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,17 +60,66 @@ enum Command {
     Install(install::Args),
     /// Add a PEP 751 pylock.toml to an archive, without touching its wheels.
     Lock(lock::Args),
+    /// A `wagon-<name>` executable found in $WAGON_HOME/bin or on PATH.
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
+}
+
+fn builtin_commands() -> Vec<(String, String)> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| {
+            (
+                c.get_name().to_string(),
+                c.get_about().map(ToString::to_string).unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ui::init_logging(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            ui::print_error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.list {
+        println!("Built-in commands:");
+        for (name, about) in builtin_commands() {
+            println!("    {name:<12} {about}");
+        }
+        let found = external::discover();
+        if !found.is_empty() {
+            println!("Installed commands (wagon-<name> on PATH or in $WAGON_HOME/bin):");
+            for name in found {
+                println!("    {name}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(command) = cli.command else {
+        Cli::command().print_help()?;
+        return Ok(ExitCode::from(2));
+    };
+    if let Command::External(args) = &command {
+        let names: Vec<String> = builtin_commands().into_iter().map(|(n, _)| n).collect();
+        return external::run(args, &names);
+    }
+    let config = config::Loaded::discover(cli.config.as_deref())?;
     let context = commands::Context {
-        registry: registry::builtin(),
+        registry: registry::build(&config)?,
         limits: cli.limits.to_limits(),
         quiet: cli.quiet,
+        config,
     };
-    let result = match cli.command {
+    match command {
         Command::Create(args) => create::run(&context, *args),
         Command::Show(args) => show::run(&context, args),
         Command::ListFiles(args) => list_files::run(&context, args),
@@ -65,12 +127,6 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&context, args),
         Command::Install(args) => install::run(&context, args),
         Command::Lock(args) => lock::run(&context, args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            ui::print_error(&err);
-            ExitCode::FAILURE
-        }
+        Command::External(_) => unreachable!("handled above"),
     }
 }

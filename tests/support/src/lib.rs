@@ -13,6 +13,7 @@
 //! failure, and a missing Python is never a reason to skip a test silently.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod examples;
 pub mod hostile;
 pub mod index;
 pub mod legacy;

@@ -47,9 +47,9 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     add_file: Vec<PathBuf>,
 
-    /// The directory to write the archive into.
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
-    output_dir: PathBuf,
+    /// The directory to write the archive into [default: .].
+    #[arg(short, long, value_name = "DIR", env = "WAGON_OUTPUT_DIR")]
+    output_dir: Option<PathBuf>,
 
     /// Overwrite an existing archive.
     #[arg(short, long)]
@@ -63,17 +63,17 @@ pub struct Args {
     #[arg(long)]
     validate: bool,
 
-    /// The archive format: gz (tar.gz, the default), zst (tar.zst) or zip.
-    #[arg(short = 't', long, default_value = "gz", value_name = "FORMAT")]
-    format: String,
+    /// The archive format: gz (tar.gz, the default), zst (tar.zst), zip, or a plugin's compressor.
+    #[arg(short = 't', long, value_name = "FORMAT", env = "WAGON_FORMAT")]
+    format: Option<String>,
 
     /// The compression level (gzip 0-9, zstd 1-22; ignored for zip).
-    #[arg(long)]
+    #[arg(long, env = "WAGON_LEVEL")]
     level: Option<i32>,
 
-    /// The interpreter whose pip builds the wheels; the archive fits its platform.
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    python: PathBuf,
+    /// The interpreter whose pip builds the wheels; the archive fits its platform [default: python3].
+    #[arg(long, value_name = "PATH", env = "WAGON_BUILD_PYTHON")]
+    python: Option<PathBuf>,
 
     /// The package index to use instead of pip's configured one.
     #[arg(long, value_name = "URL")]
@@ -105,35 +105,75 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let format = output_format(context, &args.format, args.level)?;
-    let python = resolve_program(&args.python)?;
+    // Flags (and their WAGON_* variables, which clap reads) win; wagon.toml fills the rest.
+    let file = &context.config;
+    let defaults = &file.config.create;
+    let format = args
+        .format
+        .or_else(|| defaults.format.clone())
+        .unwrap_or_else(|| "gz".to_string());
+    let format = output_format(context, &format, args.level.or(defaults.level))?;
+    let python = args
+        .python
+        .or_else(|| defaults.python.as_deref().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let python = resolve_program(&python)?;
     let mut settings = serde_json::json!({});
     if let Some(api) = &args.github_api_url {
         settings["github"] = serde_json::json!({ "api-url": api });
     }
+    let from_file =
+        |values: &[String]| -> Vec<PathBuf> { values.iter().map(|v| file.resolve(v)).collect() };
+    let or_file = |flags: Vec<String>, configured: &[String]| {
+        if flags.is_empty() {
+            configured.to_vec()
+        } else {
+            flags
+        }
+    };
+    let (file_index, file_extra) = file.indexes()?;
+    let source = args
+        .source
+        .clone()
+        .or_else(|| defaults.source.as_deref().map(|s| file.resolve_source(s)));
     let request = CreateRequest {
-        source: args.source.clone(),
-        requirement_files: args.requirements,
-        name: args.name,
-        version: args.version,
-        excludes: args.exclude,
-        python_tags: args.pyver,
-        build_tag: args.build_tag,
-        add_files: args.add_file,
-        output_dir: args.output_dir,
+        source: source.clone(),
+        requirement_files: if args.requirements.is_empty() {
+            from_file(&defaults.requirements)
+        } else {
+            args.requirements
+        },
+        name: args.name.or_else(|| defaults.name.clone()),
+        version: args.version.or_else(|| defaults.version.clone()),
+        excludes: or_file(args.exclude, &defaults.exclude),
+        python_tags: or_file(args.pyver, &defaults.python_versions),
+        build_tag: args.build_tag.or_else(|| defaults.build_tag.clone()),
+        add_files: if args.add_file.is_empty() {
+            from_file(&defaults.add_files)
+        } else {
+            args.add_file
+        },
+        output_dir: args
+            .output_dir
+            .or_else(|| defaults.output.as_deref().map(|o| file.resolve(o)))
+            .unwrap_or_else(|| PathBuf::from(".")),
         force: args.force,
         keep_wheels: args.keep_wheels,
         format,
         python: python.clone(),
         builder: "pip".to_string(),
         indexes: IndexOptions {
-            index_url: args.index_url,
-            extra_index_urls: args.extra_index_url,
+            index_url: args.index_url.or(file_index),
+            extra_index_urls: if args.extra_index_url.is_empty() {
+                file_extra
+            } else {
+                args.extra_index_url
+            },
             find_links: args.find_links,
         },
         extra_args: args.pip_args,
         supported_platform: args.supported_platform,
-        source_settings: settings,
+        source_settings: plugin_settings(context, settings),
     };
     let stage = Stage::start("creating", context.quiet);
     let created = create(&context.registry, &request, &|message: &str| {
@@ -184,6 +224,16 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Source settings: the `[plugins.NAME] settings` of wagon.toml, plus flags' (e.g. GitHub's API).
+fn plugin_settings(context: &Context, mut settings: serde_json::Value) -> serde_json::Value {
+    for (name, entry) in &context.config.config.plugins {
+        if let Ok(value) = serde_json::to_value(&entry.settings) {
+            settings[name] = value;
+        }
+    }
+    settings
 }
 
 fn output_format(

@@ -18,9 +18,9 @@ pub struct Args {
     #[command(flatten)]
     target: TargetArgs,
 
-    /// The installer plugin: `unpack` (Wagon's own, needs no pip) or `pip`.
-    #[arg(long, default_value = "unpack")]
-    installer: String,
+    /// The installer plugin: `unpack` (Wagon's own, needs no pip; the default) or `pip`.
+    #[arg(long, env = "WAGON_INSTALLER")]
+    installer: Option<String>,
 
     /// Replace an installed version with the archive's.
     #[arg(short = 'u', long)]
@@ -51,11 +51,21 @@ pub struct Args {
     installer_args: Vec<String>,
 }
 
-pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let installer = context.registry.installer(&args.installer).ok_or_else(|| {
+pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
+    let defaults = &context.config.config.install;
+    let installer_name = args
+        .installer
+        .clone()
+        .or_else(|| defaults.installer.clone())
+        .unwrap_or_else(|| "unpack".to_string());
+    if args.target.python.is_none() && args.target.venv.is_none() {
+        args.target.python = defaults.python.as_deref().map(PathBuf::from);
+        args.target.venv = defaults.venv.as_deref().map(|v| context.config.resolve(v));
+    }
+    let installer = context.registry.installer(&installer_name).ok_or_else(|| {
         anyhow!(
             "no installer named `{}` (available: {})",
-            args.installer,
+            installer_name,
             context.registry.installer_names().join(", ")
         )
     })?;

@@ -16,6 +16,8 @@ use wagon_core::plugin::Registry;
 /// What every subcommand gets from the command line's global part.
 pub struct Context {
     pub registry: Registry,
+    /// wagon.toml, when one was found.
+    pub config: crate::config::Loaded,
     pub limits: Limits,
     pub quiet: bool,
 }

@@ -1,0 +1,376 @@
+//! Extending Wagon: external `wagon-*` subcommands, executable and dynamic plugins configured in
+//! wagon.toml, protocol mismatches, and `wagon create` driven by a repo's wagon.toml alone.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use wagon_test_support::examples::{example_library, examples_dir};
+use wagon_test_support::index::LoopbackIndex;
+use wagon_test_support::sdist::{flit_project, wheelhouse};
+use wagon_test_support::venv::Venv;
+
+use crate::common::{demo_wheels, wagon};
+
+/// PATH with the example plugins first.
+fn path_with_examples() -> std::ffi::OsString {
+    let mut dirs = vec![examples_dir().to_path_buf()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn external_subcommands_run_like_cargo_ones() {
+    let out = wagon()
+        .args(["hello", "a", "b"])
+        .env("PATH", path_with_examples())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("hello from wagon-hello: a b"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("WAGON={}", env!("CARGO_BIN_EXE_wagon"))),
+        "{stdout}"
+    );
+
+    let failing = wagon()
+        .args(["hello", "--exit", "7"])
+        .env("PATH", path_with_examples())
+        .output()
+        .unwrap();
+    assert_eq!(
+        failing.status.code(),
+        Some(7),
+        "the exit code passes through"
+    );
+
+    // $WAGON_HOME/bin comes before PATH.
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("wagon-hello");
+    std::fs::write(&script, "#!/bin/sh\necho from wagon home\n").unwrap();
+    make_executable(&script);
+    let out = wagon()
+        .arg("hello")
+        .env("PATH", path_with_examples())
+        .env("WAGON_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(text(&out).0, "from wagon home\n");
+
+    let listed = wagon()
+        .arg("--list")
+        .env("PATH", path_with_examples())
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&listed);
+    for name in [
+        "create", "install", "validate", "show", "lock", "hello", "dirsrc",
+    ] {
+        assert!(stdout.contains(name), "--list lacks {name}:\n{stdout}");
+    }
+
+    let typo = wagon().arg("shwo").output().unwrap();
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(
+        text(&typo).1.contains("did you mean `show`?"),
+        "{}",
+        text(&typo).1
+    );
+}
+
+fn make_executable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// A repository with a flit project served by the `dirsrc` plugin, packed with the `xor` dynamic
+/// compressor, and an index on loopback for the build backend and dependencies.
+struct Repo {
+    dir: tempfile::TempDir,
+    _index: LoopbackIndex,
+}
+
+impl Repo {
+    fn new(extra_toml: &str) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let served = dir.path().join("served");
+        std::fs::create_dir_all(&served).unwrap();
+        for entry in std::fs::read_dir(wheelhouse()).unwrap().flatten() {
+            std::fs::copy(entry.path(), served.join(entry.file_name())).unwrap();
+        }
+        demo_wheels(&served);
+        flit_project(
+            &dir.path().join("projects"),
+            "demo-tool",
+            "2.0",
+            "from demo_lib import greet\n\ndef main():\n    print(greet('plugin'))\n",
+            Some(("demo-tool", "demo_tool:main")),
+            &["demo-lib"],
+        );
+        let index = LoopbackIndex::serve(&served);
+        let toml = format!(
+            "[create]\nsource = \"dirsrc://demo-tool-2.0\"\nformat = \"xor\"\noutput = \"dist\"\n\n\
+             [indexes.local]\nurl = \"{}\"\ndefault = true\n\n\
+             [plugins.dirsrc]\npath = \"{}\"\nsettings = {{ root = \"projects\" }}\n\n\
+             [plugins.xor]\npath = \"{}\"\nkind = \"library\"\n{extra_toml}",
+            index.simple_url(),
+            examples_dir().join("wagon-dirsrc").display(),
+            example_library("wagon_example_xor").display(),
+        );
+        std::fs::write(dir.path().join("wagon.toml"), toml).unwrap();
+        Repo { dir, _index: index }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn wagon(&self, args: &[&str]) -> Output {
+        wagon()
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn create_runs_from_wagon_toml_alone_through_plugins() {
+    let repo = Repo::new("");
+    let out = repo.wagon(&["create"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("dirsrc: serving"),
+        "the plugin's stderr passes through: {stderr}"
+    );
+    let archive = PathBuf::from(stdout.trim());
+    assert_eq!(archive.parent().unwrap(), repo.path().join("dist"));
+    assert!(
+        std::fs::read(&archive).unwrap().starts_with(b"WGXOR1\n"),
+        "packed by the dynamic compressor"
+    );
+
+    // Read back by its magic bytes, through the same plugin (wagon.toml found from a subfolder).
+    let sub = repo.path().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let shown = wagon()
+        .arg("show")
+        .arg("--json")
+        .arg(&archive)
+        .current_dir(&sub)
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{}", text(&shown).1);
+    let venv = Venv::new(false);
+    let installed = repo.wagon(&[
+        "install",
+        archive.to_str().unwrap(),
+        "--venv",
+        venv.root().to_str().unwrap(),
+    ]);
+    assert!(installed.status.success(), "{}", text(&installed).1);
+    let run = std::process::Command::new(venv.script("demo-tool"))
+        .output()
+        .unwrap();
+    assert_eq!(text(&run).0, "hello, plugin\n");
+}
+
+#[test]
+fn flags_beat_environment_beat_the_file() {
+    let repo = Repo::new("");
+    let name = |out: &Output| {
+        PathBuf::from(text(out).0.trim())
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let from_file = repo.wagon(&["create", "demo-app==1.0"]);
+    assert!(from_file.status.success(), "{}", text(&from_file).1);
+    assert!(
+        name(&from_file).ends_with(".xor.wgn"),
+        "file: {}",
+        name(&from_file)
+    );
+    let from_env = wagon()
+        .args(["create", "demo-app==1.0", "-f"])
+        .env("WAGON_FORMAT", "zst")
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        name(&from_env).ends_with(".zst.wgn"),
+        "env: {}",
+        name(&from_env)
+    );
+    let from_flag = wagon()
+        .args(["create", "demo-app==1.0", "-f", "--format", "zip"])
+        .env("WAGON_FORMAT", "zst")
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        name(&from_flag).ends_with(".zip.wgn"),
+        "flag: {}",
+        name(&from_flag)
+    );
+}
+
+#[test]
+fn plugin_errors_and_protocol_mismatches_are_clear() {
+    // A structured error from the executable plugin.
+    let repo = Repo::new("");
+    let out = repo.wagon(&["create", "dirsrc://missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("no project `missing`"),
+        "{}",
+        text(&out).1
+    );
+
+    // An executable plugin speaking another protocol version.
+    let old = repo.path().join("wagon-old");
+    std::fs::write(&old, "#!/bin/sh\nread line\necho '{\"type\":\"hello\",\"protocol\":99,\"name\":\"old\",\"capabilities\":{}}'\n").unwrap();
+    make_executable(&old);
+    let config = repo.path().join("old-exe.toml");
+    std::fs::write(
+        &config,
+        format!("[plugins.old]\npath = \"{}\"\n", old.display()),
+    )
+    .unwrap();
+    let out = wagon()
+        .arg("--config")
+        .arg(&config)
+        .args(["show", "x.wgn"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out)
+            .1
+            .contains("plugin `old` speaks protocol 99, but this Wagon speaks 1"),
+        "{}",
+        text(&out).1
+    );
+
+    // A library built against another protocol version.
+    let config = repo.path().join("old-lib.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.oldlib]\npath = \"{}\"\nkind = \"library\"\n",
+            example_library("wagon_example_old_protocol").display()
+        ),
+    )
+    .unwrap();
+    let out = wagon()
+        .arg("--config")
+        .arg(&config)
+        .args(["show", "x.wgn"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out)
+            .1
+            .contains("plugin `oldlib` speaks protocol 0, but this Wagon speaks 1"),
+        "{}",
+        text(&out).1
+    );
+
+    // A plugin that hangs is stopped at its timeout.
+    let slow = repo.path().join("wagon-slow");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 30\n").unwrap();
+    make_executable(&slow);
+    let config = repo.path().join("slow.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.slow]\npath = \"{}\"\ntimeout = 1\n",
+            slow.display()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = wagon()
+        .arg("--config")
+        .arg(&config)
+        .args(["show", "x.wgn"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("did not answer within 1 s"),
+        "{}",
+        text(&out).1
+    );
+    assert!(started.elapsed().as_secs() < 20);
+}
+
+#[test]
+fn a_bad_wagon_toml_names_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("wagon.toml"),
+        "[create]\nsource = \".\"\nfromat = \"zip\"\n",
+    )
+    .unwrap();
+    let out = wagon()
+        .args(["create"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("wagon.toml") && stderr.contains("line 3") && stderr.contains("fromat"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        dir.path().join("wagon.toml"),
+        "[create]\nlevel = \"high\"\n",
+    )
+    .unwrap();
+    let out = wagon()
+        .args(["create"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("line 2") && stderr.contains("invalid type"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        dir.path().join("wagon.toml"),
+        "[indexes.corp]\nurl = \"https://bob:hunter2@pypi.corp/simple\"\n",
+    )
+    .unwrap();
+    let out = wagon()
+        .args(["create", "x"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        text(&out).1.contains("stores credentials"),
+        "{}",
+        text(&out).1
+    );
+}

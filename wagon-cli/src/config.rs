@@ -1,0 +1,244 @@
+//! wagon.toml: a project's Wagon configuration, found in the current directory or the nearest
+//! parent (like Cargo.toml), or named with `--config`. Paths inside it are relative to the file.
+//!
+//! Precedence, highest first: command-line flags, environment variables (`WAGON_*`), this file,
+//! built-in defaults. Unknown keys and wrong types are errors that quote the file, line and key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The file name looked for.
+pub const FILE_NAME: &str = "wagon.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    #[serde(default)]
+    pub create: CreateConfig,
+    #[serde(default)]
+    pub install: InstallConfig,
+    #[serde(default)]
+    pub indexes: BTreeMap<String, IndexConfig>,
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginEntry>,
+}
+
+/// `[create]`: what `wagon create` does with no arguments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CreateConfig {
+    pub source: Option<String>,
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub python_versions: Vec<String>,
+    pub format: Option<String>,
+    pub level: Option<i32>,
+    pub output: Option<String>,
+    #[serde(default)]
+    pub add_files: Vec<String>,
+    pub python: Option<String>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub build_tag: Option<String>,
+}
+
+/// `[install]`: defaults for `wagon install`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InstallConfig {
+    pub installer: Option<String>,
+    pub python: Option<String>,
+    pub venv: Option<String>,
+}
+
+/// `[indexes.NAME]`: a package index. Credentials are never stored here: write `${VAR}` in the
+/// URL to take them from the environment, or use a netrc file, which pip reads itself.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IndexConfig {
+    pub url: String,
+    /// Use as the main index (`--index-url`) instead of an extra one.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// `[plugins.NAME]`: a third-party plugin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PluginEntry {
+    /// The executable or library.
+    pub path: String,
+    /// `executable` (the default) or `library`.
+    pub kind: Option<String>,
+    /// Passed to the plugin with every request.
+    #[serde(default)]
+    pub settings: toml::Table,
+    /// Seconds one exchange with an executable plugin may take (default 600).
+    pub timeout: Option<u64>,
+}
+
+/// A loaded wagon.toml.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The file, when one was found.
+    pub path: Option<PathBuf>,
+    pub config: Config,
+}
+
+impl Loaded {
+    /// `--config PATH`, else `wagon.toml` in the current directory or the nearest parent.
+    pub fn discover(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        let path = match explicit {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("the configuration file {} does not exist", path.display());
+                }
+                Some(path.to_path_buf())
+            }
+            None => {
+                let cwd = std::env::current_dir().context("cannot read the current directory")?;
+                cwd.ancestors()
+                    .map(|dir| dir.join(FILE_NAME))
+                    .find(|p| p.is_file())
+            }
+        };
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+        tracing::info!("using {}", path.display());
+        Ok(Self {
+            path: Some(path),
+            config,
+        })
+    }
+
+    /// The directory paths in the file are relative to.
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// A path written in the file, made relative to the file.
+    pub fn resolve(&self, relative: &str) -> PathBuf {
+        let path = Path::new(relative);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.dir().join(path)
+        }
+    }
+
+    /// A source written in the file: a path that exists relative to the file becomes that path;
+    /// anything else (a requirement, a URL) stays as written.
+    pub fn resolve_source(&self, source: &str) -> String {
+        let candidate = self.dir().join(source);
+        if !source.contains("://") && candidate.exists() {
+            candidate.display().to_string()
+        } else {
+            source.to_string()
+        }
+    }
+
+    /// The configured indexes as (main index, extra indexes), with `${VAR}` expanded.
+    pub fn indexes(&self) -> anyhow::Result<(Option<String>, Vec<String>)> {
+        let mut main = None;
+        let mut extra = Vec::new();
+        for (name, index) in &self.config.indexes {
+            let url = expand_env(&index.url).with_context(|| format!("index `{name}`"))?;
+            if has_literal_credentials(&index.url) {
+                bail!(
+                    "index `{name}` in {} stores credentials in its URL; write them as ${{VAR}} \
+                     references to environment variables, or put them in a netrc file",
+                    self.path
+                        .as_deref()
+                        .unwrap_or(Path::new(FILE_NAME))
+                        .display()
+                );
+            }
+            if index.default {
+                if main.is_some() {
+                    bail!("more than one index is marked `default = true`");
+                }
+                main = Some(url);
+            } else {
+                extra.push(url);
+            }
+        }
+        Ok((main, extra))
+    }
+}
+
+/// `user:secret@` written literally (not as `${VAR}`) in a URL.
+fn has_literal_credentials(url: &str) -> bool {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':') && !userinfo.contains("${"))
+}
+
+/// Replaces `${VAR}` with the variable's value; a missing variable is an error naming it.
+pub fn expand_env(text: &str) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            bail!("unclosed `${{` in `{text}`")
+        };
+        let name = &after[..end];
+        let value = std::env::var(name)
+            .with_context(|| format!("the environment variable {name} is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let parsed = toml::from_str::<Config>(include_str!("../../wagon.toml.example"));
+        assert!(parsed.is_ok(), "{parsed:?}");
+    }
+
+    #[test]
+    fn credentials_are_references_only() {
+        assert!(has_literal_credentials(
+            "https://bob:hunter2@pypi.corp/simple"
+        ));
+        assert!(!has_literal_credentials(
+            "https://${USER}:${TOKEN}@pypi.corp/simple"
+        ));
+        assert!(!has_literal_credentials("https://pypi.corp/simple"));
+    }
+
+    #[test]
+    fn unknown_keys_name_the_line() {
+        let err = toml::from_str::<Config>("[create]\nsource = \".\"\nfromat = \"zip\"\n")
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("line 3") && err.contains("fromat"), "{err}");
+    }
+}
