@@ -13,7 +13,12 @@ use wagon_test_support::wheel::WheelBuilder;
 /// The `wagon` binary, with no ambient virtualenv, and pip cut off from the machine's own
 /// configuration, cache and proxies so that only the tests' loopback index is ever asked.
 pub fn wagon() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wagon"));
+    Command::from_std(wagon_std())
+}
+
+/// [`wagon`] as a plain `std::process::Command`, for spawning several at once.
+pub fn wagon_std() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wagon"));
     command
         .env_remove("VIRTUAL_ENV")
         .env_remove("WAGON_LOG")
@@ -24,9 +29,7 @@ pub fn wagon() -> Command {
             command.env_remove(key);
         }
     }
-    command
-        .env("PIP_CONFIG_FILE", "/dev/null")
-        .env("PIP_NO_CACHE_DIR", "1");
+    command.env("PIP_CONFIG_FILE", "/dev/null").env("PIP_NO_CACHE_DIR", "1");
     command
 }
 

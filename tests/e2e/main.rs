@@ -5,6 +5,7 @@
 mod bad_inputs;
 mod common;
 mod create;
+mod faults;
 mod install;
 mod native;
 mod plugins;

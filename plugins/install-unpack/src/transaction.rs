@@ -41,6 +41,7 @@ pub fn install(
         .map_err(UnpackError::io("create the install lock", &lock_path))?;
     lock.lock().map_err(UnpackError::io("lock", &lock_path))?;
 
+    recover(layout);
     let installed = scan_installed(layout);
     let mut todo = Vec::new();
     for (wheel, requested) in wheels {
@@ -80,18 +81,10 @@ pub fn install(
         started.elapsed()
     );
 
-    let mut journal = Journal::new(staging.path().join("trash"));
-    if let Err(err) = commit(&staged, &installed, &mut journal) {
-        journal.roll_back();
-        return Err(err);
-    }
+    let plan = CommitPlan::new(&staged, &installed, &staging.path().join("trash"))?;
+    plan.execute(staging.path())?;
     tracing::debug!("moved into place in {:.3?}", started.elapsed());
-    journal.prune_emptied(&[
-        &layout.purelib,
-        &layout.platlib,
-        &layout.scripts,
-        &layout.data,
-    ]);
+    plan.prune_emptied(&[&layout.purelib, &layout.platlib, &layout.scripts, &layout.data]);
     drop(staging);
     tracing::debug!("cleaned up in {:.3?}", started.elapsed());
 
@@ -193,144 +186,220 @@ fn scan_installed(layout: &Layout) -> BTreeMap<String, Installed> {
     found
 }
 
-fn commit(
-    staged: &[StagedWheel],
-    installed: &BTreeMap<String, Installed>,
-    journal: &mut Journal,
-) -> Result<(), UnpackError> {
-    for wheel in staged {
-        if let Some(old) = installed.get(wheel.name.as_str()) {
-            tracing::info!("removing {} {} first", wheel.name, old.version);
-            remove_distribution(old, journal)?;
-        }
-    }
-    for wheel in staged {
-        for file in &wheel.files {
-            journal.place(&file.staged, &file.dest)?;
-        }
-    }
-    Ok(())
+/// Everything the commit will do, decided before it starts and written to disk first, so that
+/// an install killed at any point can be undone by the next one ([`recover`]).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct CommitPlan {
+    /// Folders to create, parents first.
+    created_dirs: Vec<PathBuf>,
+    /// Files moved into the trash: old versions' files, and files a new one replaces.
+    set_aside: Vec<(PathBuf, PathBuf)>,
+    /// Staged files moved to their destinations.
+    place: Vec<(PathBuf, PathBuf)>,
 }
 
-/// Moves every file an installed distribution's RECORD lists (and its dist-info) aside.
-fn remove_distribution(old: &Installed, journal: &mut Journal) -> Result<(), UnpackError> {
-    let lib_dir = old
-        .dist_info
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let record_path = old.dist_info.join("RECORD");
-    let rows = std::fs::read(&record_path)
-        .map_err(UnpackError::io("read", &record_path))
-        .and_then(|bytes| record::parse(&bytes).map_err(UnpackError::Other))?;
-    let mut paths: Vec<&String> = rows.keys().collect();
-    paths.sort();
-    for path in paths {
-        if let Some(file) = record::resolve(&lib_dir, path)
-            && file.is_file()
-        {
-            journal.set_aside(&file)?;
-        }
-    }
-    // Anything left in the dist-info (a stray file) goes too, so no stale metadata remains.
-    if let Ok(entries) = std::fs::read_dir(&old.dist_info) {
-        for entry in entries.flatten() {
-            if entry.path().is_file() {
-                journal.set_aside(&entry.path())?;
+/// The journal's name while the commit runs; renamed to [`COMMITTED`] once it is complete.
+const JOURNAL: &str = "journal.json";
+const COMMITTED: &str = "committed.json";
+
+impl CommitPlan {
+    fn new(staged: &[StagedWheel], installed: &BTreeMap<String, Installed>, trash: &Path) -> Result<Self, UnpackError> {
+        let mut plan = Self::default();
+        let mut aside: std::collections::BTreeSet<PathBuf> = Default::default();
+        let mut set_aside = |plan: &mut Self, file: PathBuf| {
+            if aside.insert(file.clone()) {
+                let kept = trash.join(plan.set_aside.len().to_string());
+                plan.set_aside.push((file, kept));
+            }
+        };
+        for wheel in staged {
+            if let Some(old) = installed.get(wheel.name.as_str()) {
+                tracing::info!("replacing {} {}", wheel.name, old.version);
+                for file in distribution_files(old)? {
+                    set_aside(&mut plan, file);
+                }
             }
         }
-    }
-    Ok(())
-}
-
-/// What the commit did, so that it can be undone.
-enum Step {
-    CreatedDir(PathBuf),
-    Placed(PathBuf),
-    SetAside { original: PathBuf, kept: PathBuf },
-}
-
-struct Journal {
-    trash: PathBuf,
-    steps: Vec<Step>,
-}
-
-impl Journal {
-    fn new(trash: PathBuf) -> Self {
-        Self {
-            trash,
-            steps: Vec::new(),
-        }
-    }
-
-    /// Moves `file` into the trash (same file system, so a rename).
-    fn set_aside(&mut self, file: &Path) -> Result<(), UnpackError> {
-        std::fs::create_dir_all(&self.trash).map_err(UnpackError::io("create", &self.trash))?;
-        let kept = self.trash.join(self.steps.len().to_string());
-        move_file(file, &kept)?;
-        self.steps.push(Step::SetAside {
-            original: file.to_path_buf(),
-            kept,
-        });
-        Ok(())
-    }
-
-    /// Moves a staged file to `dest`, setting aside whatever was there.
-    fn place(&mut self, staged: &Path, dest: &Path) -> Result<(), UnpackError> {
-        if let Some(parent) = dest.parent() {
-            self.create_dirs(parent)?;
-        }
-        if dest.symlink_metadata().is_ok() {
-            self.set_aside(dest)?;
-        }
-        move_file(staged, dest)?;
-        self.steps.push(Step::Placed(dest.to_path_buf()));
-        Ok(())
-    }
-
-    fn create_dirs(&mut self, dir: &Path) -> Result<(), UnpackError> {
-        if dir.is_dir() {
-            return Ok(());
-        }
-        if let Some(parent) = dir.parent() {
-            self.create_dirs(parent)?;
-        }
-        std::fs::create_dir(dir).map_err(UnpackError::io("create", dir))?;
-        self.steps.push(Step::CreatedDir(dir.to_path_buf()));
-        Ok(())
-    }
-
-    /// Undoes every step, newest first, leaving the environment as it was.
-    fn roll_back(&mut self) {
-        while let Some(step) = self.steps.pop() {
-            let result = match &step {
-                Step::Placed(path) => std::fs::remove_file(path),
-                Step::SetAside { original, kept } => std::fs::rename(kept, original),
-                Step::CreatedDir(dir) => std::fs::remove_dir(dir),
-            };
-            if let Err(err) = result {
-                tracing::error!("rolling back the install: {err}");
+        let mut dirs: std::collections::BTreeSet<PathBuf> = Default::default();
+        for wheel in staged {
+            for file in &wheel.files {
+                if file.dest.symlink_metadata().is_ok() {
+                    set_aside(&mut plan, file.dest.clone());
+                }
+                let mut missing = Vec::new();
+                let mut dir = file.dest.parent();
+                while let Some(current) = dir {
+                    if current.is_dir() || dirs.contains(current) {
+                        break;
+                    }
+                    missing.push(current.to_path_buf());
+                    dir = current.parent();
+                }
+                for dir in missing.into_iter().rev() {
+                    dirs.insert(dir.clone());
+                    plan.created_dirs.push(dir);
+                }
+                plan.place.push((file.staged.clone(), file.dest.clone()));
             }
+        }
+        Ok(plan)
+    }
+
+    /// Writes the journal, then performs the plan; on any error undoes what was done.
+    fn execute(&self, staging: &Path) -> Result<(), UnpackError> {
+        let journal = staging.join(JOURNAL);
+        let text = serde_json::to_vec(self).map_err(|e| UnpackError::Other(e.to_string()))?;
+        write_synced(&journal, &text)?;
+        if let Some(trash) = self.set_aside.first().and_then(|(_, kept)| kept.parent()) {
+            std::fs::create_dir_all(trash).map_err(UnpackError::io("create", trash))?;
+        }
+        let fault = FaultPoint::from_env();
+        let result = (|| {
+            for dir in &self.created_dirs {
+                fault.step();
+                match std::fs::create_dir(dir) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(err) => return Err(UnpackError::io("create", dir)(err)),
+                }
+            }
+            for (original, kept) in &self.set_aside {
+                fault.step();
+                move_file(original, kept)?;
+            }
+            for (staged, dest) in &self.place {
+                fault.step();
+                move_file(staged, dest)?;
+            }
+            Ok(())
+        })();
+        if let Err(err) = result {
+            self.roll_back();
+            let _ = std::fs::remove_file(&journal);
+            return Err(err);
+        }
+        // The commit point: from here on a recovery keeps the install instead of undoing it.
+        std::fs::rename(&journal, staging.join(COMMITTED)).map_err(UnpackError::io("complete", &journal))?;
+        Ok(())
+    }
+
+    /// Puts everything back as it was. Idempotent: it checks what each step left behind, so it
+    /// also undoes a commit that was killed half-way.
+    fn roll_back(&self) {
+        for (staged, dest) in self.place.iter().rev() {
+            if !staged.exists() && dest.symlink_metadata().is_ok()
+                && let Err(err) = std::fs::rename(dest, staged)
+            {
+                tracing::error!("rolling back {}: {err}", dest.display());
+            }
+        }
+        for (original, kept) in self.set_aside.iter().rev() {
+            if kept.exists() && original.symlink_metadata().is_err()
+                && let Err(err) = std::fs::rename(kept, original)
+            {
+                tracing::error!("restoring {}: {err}", original.display());
+            }
+        }
+        for dir in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
         }
     }
 
     /// After a successful commit: remove folders that setting old files aside left empty.
     fn prune_emptied(&self, roots: &[&PathBuf]) {
-        for step in &self.steps {
-            let Step::SetAside { original, .. } = step else {
-                continue;
-            };
+        for (original, _) in &self.set_aside {
             let mut dir = original.parent();
             while let Some(current) = dir {
-                if roots.iter().any(|root| current == root.as_path())
-                    || std::fs::remove_dir(current).is_err()
-                {
+                if roots.iter().any(|root| current == root.as_path()) || std::fs::remove_dir(current).is_err() {
                     break;
                 }
                 dir = current.parent();
             }
         }
     }
+}
+
+/// Finishes or undoes installs that were interrupted (killed, or the machine stopped): a staging
+/// folder with a journal is rolled back, one with a committed journal is kept; either way the
+/// staging folder then goes. Runs under the install lock, before any new install.
+pub fn recover(layout: &Layout) {
+    let Ok(entries) = std::fs::read_dir(&layout.purelib) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(".wagon-staging-") || !entry.path().is_dir() {
+            continue;
+        }
+        let staging = entry.path();
+        let journal = staging.join(JOURNAL);
+        if let Ok(text) = std::fs::read(&journal) {
+            match serde_json::from_slice::<CommitPlan>(&text) {
+                Ok(plan) => {
+                    tracing::warn!("rolling back an interrupted install ({})", staging.display());
+                    plan.roll_back();
+                }
+                Err(err) => tracing::error!("unreadable install journal {}: {err}", journal.display()),
+            }
+        } else if let Ok(text) = std::fs::read(staging.join(COMMITTED))
+            && let Ok(plan) = serde_json::from_slice::<CommitPlan>(&text)
+        {
+            plan.prune_emptied(&[&layout.purelib, &layout.platlib, &layout.scripts, &layout.data]);
+        }
+        if let Err(err) = std::fs::remove_dir_all(&staging) {
+            tracing::error!("removing {}: {err}", staging.display());
+        }
+    }
+}
+
+/// Writes and flushes a small file, so the journal is on disk before the first move.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), UnpackError> {
+    use std::io::Write;
+    let mut file = File::create(path).map_err(UnpackError::io("create", path))?;
+    file.write_all(bytes).map_err(UnpackError::io("write", path))?;
+    file.sync_all().map_err(UnpackError::io("flush", path))
+}
+
+/// Test hook for the interrupted-install tests: `WAGON_FAULT_ABORT_AT=N` aborts the process
+/// (no clean-up runs, as with SIGKILL) just before the commit's N-th step.
+struct FaultPoint {
+    abort_at: Option<usize>,
+    steps: std::cell::Cell<usize>,
+}
+
+impl FaultPoint {
+    fn from_env() -> Self {
+        Self {
+            abort_at: std::env::var("WAGON_FAULT_ABORT_AT").ok().and_then(|v| v.parse().ok()),
+            steps: std::cell::Cell::new(0),
+        }
+    }
+
+    fn step(&self) {
+        let step = self.steps.get();
+        self.steps.set(step + 1);
+        if self.abort_at == Some(step) {
+            std::process::abort();
+        }
+    }
+}
+
+/// Every file an installed distribution's RECORD lists, and anything else in its dist-info.
+fn distribution_files(old: &Installed) -> Result<Vec<PathBuf>, UnpackError> {
+    let lib_dir = old.dist_info.parent().map(Path::to_path_buf).unwrap_or_default();
+    let record_path = old.dist_info.join("RECORD");
+    let rows = std::fs::read(&record_path)
+        .map_err(UnpackError::io("read", &record_path))
+        .and_then(|bytes| record::parse(&bytes).map_err(UnpackError::Other))?;
+    let mut files: Vec<PathBuf> = rows
+        .keys()
+        .filter_map(|path| record::resolve(&lib_dir, path))
+        .filter(|file| file.is_file())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(&old.dist_info) {
+        files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
 }
 
 fn move_file(from: &Path, to: &Path) -> Result<(), UnpackError> {
