@@ -29,7 +29,9 @@ pub fn wagon_std() -> std::process::Command {
             command.env_remove(key);
         }
     }
-    command.env("PIP_CONFIG_FILE", "/dev/null").env("PIP_NO_CACHE_DIR", "1");
+    command
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PIP_NO_CACHE_DIR", "1");
     command
 }
 

@@ -38,21 +38,51 @@ fn fixture() -> Fixture {
         .build(&dir.path().join("old"));
     let new_wheels = vec![
         WheelBuilder::new("fa", "2.0")
-            .package("fa", "import fb\nV = 2\n\ndef main():\n    print('fa', V)\n")
+            .package(
+                "fa",
+                "import fb\nV = 2\n\ndef main():\n    print('fa', V)\n",
+            )
             .file("fa/sub/deep.py", "")
             .console_script("fa", "fa:main")
             .requires_dist("fb")
             .build(&dir.path().join("new")),
-        WheelBuilder::new("fb", "1.0").package("fb", "").file("fb-1.0.data/data/share/fb/x.txt", "x").build(&dir.path().join("new")),
+        WheelBuilder::new("fb", "1.0")
+            .package("fb", "")
+            .file("fb-1.0.data/data/share/fb/x.txt", "x")
+            .build(&dir.path().join("new")),
     ];
-    let old = archive_of(&dir.path().join("a1"), Format::TarGz, "fa", "1.0", &[old_wheel], &[]);
-    let new = archive_of(&dir.path().join("a2"), Format::TarGz, "fa", "2.0", &new_wheels, &[]);
-    Fixture { _dir: dir, old, new }
+    let old = archive_of(
+        &dir.path().join("a1"),
+        Format::TarGz,
+        "fa",
+        "1.0",
+        &[old_wheel],
+        &[],
+    );
+    let new = archive_of(
+        &dir.path().join("a2"),
+        Format::TarGz,
+        "fa",
+        "2.0",
+        &new_wheels,
+        &[],
+    );
+    Fixture {
+        _dir: dir,
+        old,
+        new,
+    }
 }
 
 fn install(archive: &Path, venv: &Venv) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wagon"));
-    command.arg("install").arg(archive).arg("--venv").arg(venv.root()).arg("-q").env_remove("VIRTUAL_ENV");
+    command
+        .arg("install")
+        .arg(archive)
+        .arg("--venv")
+        .arg(venv.root())
+        .arg("-q")
+        .env_remove("VIRTUAL_ENV");
     command
 }
 
@@ -70,7 +100,10 @@ fn an_install_killed_at_any_step_is_undone_then_redone() {
         let venv = Venv::new(false);
         assert!(install(&fx.old, &venv).status().unwrap().success());
         let before = state(&venv);
-        let killed = install(&fx.new, &venv).env("WAGON_FAULT_ABORT_AT", step.to_string()).status().unwrap();
+        let killed = install(&fx.new, &venv)
+            .env("WAGON_FAULT_ABORT_AT", step.to_string())
+            .status()
+            .unwrap();
         if killed.success() {
             // Past the last step: the commit completed.
             assert!(step > 5, "the commit has more than a handful of steps");
@@ -78,11 +111,25 @@ fn an_install_killed_at_any_step_is_undone_then_redone() {
         }
         // The next run recovers first: installing the old archive again (already installed, so
         // nothing else happens) must leave the environment exactly as before.
-        assert!(install(&fx.old, &venv).status().unwrap().success(), "step {step}");
-        assert_eq!(state(&venv), before, "step {step}: not rolled back to the state before");
+        assert!(
+            install(&fx.old, &venv).status().unwrap().success(),
+            "step {step}"
+        );
+        assert_eq!(
+            state(&venv),
+            before,
+            "step {step}: not rolled back to the state before"
+        );
         // And the install then completes normally.
-        assert!(install(&fx.new, &venv).status().unwrap().success(), "step {step}");
-        assert_eq!(state(&venv).keys().collect::<Vec<_>>(), installed.keys().collect::<Vec<_>>(), "step {step}");
+        assert!(
+            install(&fx.new, &venv).status().unwrap().success(),
+            "step {step}"
+        );
+        assert_eq!(
+            state(&venv).keys().collect::<Vec<_>>(),
+            installed.keys().collect::<Vec<_>>(),
+            "step {step}"
+        );
         assert!(venv.pip_host(&["check"]).status.success(), "step {step}");
         step += 1;
     }
@@ -98,9 +145,15 @@ fn an_install_killed_at_random_moments_is_never_left_between() {
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        assert!(install(&fx.new, &venv).status().unwrap().success(), "after a kill at {delay_ms} ms");
+        assert!(
+            install(&fx.new, &venv).status().unwrap().success(),
+            "after a kill at {delay_ms} ms"
+        );
         assert_eq!(venv.installed("fa").as_deref(), Some("2.0"));
-        assert!(venv.pip_host(&["check"]).status.success(), "after a kill at {delay_ms} ms");
+        assert!(
+            venv.pip_host(&["check"]).status.success(),
+            "after a kill at {delay_ms} ms"
+        );
         let run = Command::new(venv.script("fa")).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&run.stdout), "fa 2\n");
         assert!(!venv.site_packages().join("fa/gone_in_2.py").exists());
@@ -131,10 +184,31 @@ fn concurrent_creates_into_one_folder_never_tear_an_archive() {
         .collect();
     for child in children {
         let result = child.wait_with_output().unwrap();
-        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
     }
-    let files: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.path()).collect();
-    assert_eq!(files.len(), 1, "one archive, no partial files left: {files:?}");
-    let validate = wagon().arg("validate").arg(&files[0]).arg("--no-install-check").output().unwrap();
-    assert!(validate.status.success(), "{}", String::from_utf8_lossy(&validate.stderr));
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one archive, no partial files left: {files:?}"
+    );
+    let validate = wagon()
+        .arg("validate")
+        .arg(&files[0])
+        .arg("--no-install-check")
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validate.stderr)
+    );
 }

@@ -6,6 +6,7 @@ mod bad_inputs;
 mod common;
 mod create;
 mod faults;
+mod hostile;
 mod install;
 mod native;
 mod plugins;

@@ -17,6 +17,7 @@ pub mod plugin;
 pub mod process;
 pub mod pylock;
 pub mod python;
+pub mod record;
 pub mod target;
 pub mod wheel;
 

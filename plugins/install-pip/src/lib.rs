@@ -24,6 +24,16 @@ impl Installer for Pip {
 
     fn install(&self, request: &InstallRequest<'_>) -> Result<InstallOutcome, InstallerError> {
         let target = request.target;
+        // pip does not check a wheel against its RECORD; Wagon does, before pip sees it.
+        for wheel in &request.plan.wheels {
+            wagon_core::record::verify_wheel(&request.wheel_dir.join(&wheel.file_name)).map_err(
+                |message| InstallerError::Failed {
+                    installer: NAME.to_string(),
+                    python: target.python.display().to_string(),
+                    message: format!("{}: {message}", wheel.file_name),
+                },
+            )?;
+        }
         let mut command = pip_command(target)?;
         isolate(&mut command);
         command

@@ -14,7 +14,6 @@
 
 mod entry_points;
 mod layout;
-mod record;
 mod transaction;
 mod unpack;
 
@@ -27,7 +26,7 @@ pub use layout::Layout;
 /// The RECORD parser, exposed only for the fuzz targets in `fuzz/`; not a stable API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::record::parse as parse_record;
+    pub use wagon_core::record::parse as parse_record;
 }
 
 /// Installs by unpacking wheels directly.

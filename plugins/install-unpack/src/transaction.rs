@@ -12,8 +12,8 @@ use wagon_core::python;
 
 use crate::UnpackError;
 use crate::layout::Layout;
-use crate::record;
 use crate::unpack::{self, StagedWheel};
+use wagon_core::record;
 
 /// The lock file that serialises installs into one environment.
 pub const LOCK_FILE: &str = ".wagon-install.lock";
@@ -84,7 +84,12 @@ pub fn install(
     let plan = CommitPlan::new(&staged, &installed, &staging.path().join("trash"))?;
     plan.execute(staging.path())?;
     tracing::debug!("moved into place in {:.3?}", started.elapsed());
-    plan.prune_emptied(&[&layout.purelib, &layout.platlib, &layout.scripts, &layout.data]);
+    plan.prune_emptied(&[
+        &layout.purelib,
+        &layout.platlib,
+        &layout.scripts,
+        &layout.data,
+    ]);
     drop(staging);
     tracing::debug!("cleaned up in {:.3?}", started.elapsed());
 
@@ -203,7 +208,11 @@ const JOURNAL: &str = "journal.json";
 const COMMITTED: &str = "committed.json";
 
 impl CommitPlan {
-    fn new(staged: &[StagedWheel], installed: &BTreeMap<String, Installed>, trash: &Path) -> Result<Self, UnpackError> {
+    fn new(
+        staged: &[StagedWheel],
+        installed: &BTreeMap<String, Installed>,
+        trash: &Path,
+    ) -> Result<Self, UnpackError> {
         let mut plan = Self::default();
         let mut aside: std::collections::BTreeSet<PathBuf> = Default::default();
         let mut set_aside = |plan: &mut Self, file: PathBuf| {
@@ -279,7 +288,8 @@ impl CommitPlan {
             return Err(err);
         }
         // The commit point: from here on a recovery keeps the install instead of undoing it.
-        std::fs::rename(&journal, staging.join(COMMITTED)).map_err(UnpackError::io("complete", &journal))?;
+        std::fs::rename(&journal, staging.join(COMMITTED))
+            .map_err(UnpackError::io("complete", &journal))?;
         Ok(())
     }
 
@@ -287,14 +297,16 @@ impl CommitPlan {
     /// also undoes a commit that was killed half-way.
     fn roll_back(&self) {
         for (staged, dest) in self.place.iter().rev() {
-            if !staged.exists() && dest.symlink_metadata().is_ok()
+            if !staged.exists()
+                && dest.symlink_metadata().is_ok()
                 && let Err(err) = std::fs::rename(dest, staged)
             {
                 tracing::error!("rolling back {}: {err}", dest.display());
             }
         }
         for (original, kept) in self.set_aside.iter().rev() {
-            if kept.exists() && original.symlink_metadata().is_err()
+            if kept.exists()
+                && original.symlink_metadata().is_err()
                 && let Err(err) = std::fs::rename(kept, original)
             {
                 tracing::error!("restoring {}: {err}", original.display());
@@ -310,7 +322,9 @@ impl CommitPlan {
         for (original, _) in &self.set_aside {
             let mut dir = original.parent();
             while let Some(current) = dir {
-                if roots.iter().any(|root| current == root.as_path()) || std::fs::remove_dir(current).is_err() {
+                if roots.iter().any(|root| current == root.as_path())
+                    || std::fs::remove_dir(current).is_err()
+                {
                     break;
                 }
                 dir = current.parent();
@@ -323,7 +337,9 @@ impl CommitPlan {
 /// folder with a journal is rolled back, one with a committed journal is kept; either way the
 /// staging folder then goes. Runs under the install lock, before any new install.
 pub fn recover(layout: &Layout) {
-    let Ok(entries) = std::fs::read_dir(&layout.purelib) else { return };
+    let Ok(entries) = std::fs::read_dir(&layout.purelib) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with(".wagon-staging-") || !entry.path().is_dir() {
@@ -334,15 +350,25 @@ pub fn recover(layout: &Layout) {
         if let Ok(text) = std::fs::read(&journal) {
             match serde_json::from_slice::<CommitPlan>(&text) {
                 Ok(plan) => {
-                    tracing::warn!("rolling back an interrupted install ({})", staging.display());
+                    tracing::warn!(
+                        "rolling back an interrupted install ({})",
+                        staging.display()
+                    );
                     plan.roll_back();
                 }
-                Err(err) => tracing::error!("unreadable install journal {}: {err}", journal.display()),
+                Err(err) => {
+                    tracing::error!("unreadable install journal {}: {err}", journal.display())
+                }
             }
         } else if let Ok(text) = std::fs::read(staging.join(COMMITTED))
             && let Ok(plan) = serde_json::from_slice::<CommitPlan>(&text)
         {
-            plan.prune_emptied(&[&layout.purelib, &layout.platlib, &layout.scripts, &layout.data]);
+            plan.prune_emptied(&[
+                &layout.purelib,
+                &layout.platlib,
+                &layout.scripts,
+                &layout.data,
+            ]);
         }
         if let Err(err) = std::fs::remove_dir_all(&staging) {
             tracing::error!("removing {}: {err}", staging.display());
@@ -354,7 +380,8 @@ pub fn recover(layout: &Layout) {
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), UnpackError> {
     use std::io::Write;
     let mut file = File::create(path).map_err(UnpackError::io("create", path))?;
-    file.write_all(bytes).map_err(UnpackError::io("write", path))?;
+    file.write_all(bytes)
+        .map_err(UnpackError::io("write", path))?;
     file.sync_all().map_err(UnpackError::io("flush", path))
 }
 
@@ -368,7 +395,9 @@ struct FaultPoint {
 impl FaultPoint {
     fn from_env() -> Self {
         Self {
-            abort_at: std::env::var("WAGON_FAULT_ABORT_AT").ok().and_then(|v| v.parse().ok()),
+            abort_at: std::env::var("WAGON_FAULT_ABORT_AT")
+                .ok()
+                .and_then(|v| v.parse().ok()),
             steps: std::cell::Cell::new(0),
         }
     }
@@ -384,7 +413,11 @@ impl FaultPoint {
 
 /// Every file an installed distribution's RECORD lists, and anything else in its dist-info.
 fn distribution_files(old: &Installed) -> Result<Vec<PathBuf>, UnpackError> {
-    let lib_dir = old.dist_info.parent().map(Path::to_path_buf).unwrap_or_default();
+    let lib_dir = old
+        .dist_info
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let record_path = old.dist_info.join("RECORD");
     let rows = std::fs::read(&record_path)
         .map_err(UnpackError::io("read", &record_path))

@@ -12,7 +12,7 @@ use wagon_core::python::{self, PackageName};
 use crate::UnpackError;
 use crate::entry_points;
 use crate::layout::Layout;
-use crate::record::{self, Hasher};
+use wagon_core::record::{self, Hasher};
 
 /// A file unpacked into staging and where it goes.
 #[derive(Debug)]

@@ -24,14 +24,20 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let value: serde_json::Value = serde_json::from_slice(&doc.bytes)
         .with_context(|| format!("{}: package.json is not valid JSON", args.archive.display()))?;
     let problems = wagon_core::manifest::check(&value);
-    for problem in &problems {
-        tracing::warn!("package.json: {problem}");
-    }
     let text = if args.json {
         serde_json::to_vec(&value)?
     } else {
         pretty_json(&value)?
     };
     println!("{}", String::from_utf8_lossy(&text));
+    // The document is shown either way (it helps to see it), but a broken one is an error.
+    if !problems.is_empty() {
+        eprintln!(
+            "error: {}: package.json does not fit the wagon metadata format:\n  - {}",
+            args.archive.display(),
+            problems.join("\n  - ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }

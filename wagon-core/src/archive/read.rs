@@ -265,6 +265,9 @@ impl Archive {
                 return Ok(());
             }
         }
+        // Read to the very end so the compressor checks its trailer: an archive cut just before
+        // its checksum is damaged even when every entry arrived.
+        io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(corrupt)?;
         Ok(())
     }
 

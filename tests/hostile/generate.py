@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Generates Wagon's hostile-input corpus: archives and wheels that each try one attack or one
+corruption, and cases.json saying what Wagon must answer. Deterministic: rerunning it rewrites
+the same bytes. Run from anywhere: `python3 tests/hostile/generate.py`.
+
+Each case: {"file", "attack", "expect" (text the error must contain), "flags" (extra wagon
+flags, e.g. a lowered limit), "show_reads_it" (false when the damage lies past package.json,
+which `show` — reading only the head — never reaches)}.
+"""
+import base64
+import gzip
+import hashlib
+import io
+import json
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "corpus"
+MTIME = 315532800
+CASES = []
+
+
+def record_hash(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def wheel(name="demo", version="1.0", files=None, tamper=None):
+    """A valid wheel (optionally with extra raw entries, or one file's bytes changed after RECORD)."""
+    files = dict(files or {f"{name}.py": b"VALUE = 1\n"})
+    info = f"{name}-{version}.dist-info"
+    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: hostile\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    rows = [f"{path},{record_hash(data)},{len(data)}" for path, data in files.items()]
+    rows.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = ("\n".join(rows) + "\n").encode()
+    if tamper:
+        files[tamper] = files[tamper] + b"# tampered\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path, data in files.items():
+            zf.writestr(zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
+def manifest(wheels, digests=True, **extra):
+    data = {
+        "archive_name": "demo-1.0-py3-none-any.wgn",
+        "build_server_os_properties": {"distribution": None, "distribution_release": None, "distribution_version": None},
+        "created_by_wagon_version": "hostile",
+        "package_build_tag": None,
+        "package_name": "demo",
+        "package_source": "demo",
+        "package_version": "1.0",
+        "python_requires": None,
+        "supported_platform": "any",
+        "supported_python_versions": ["py3"],
+        "wheels": sorted(wheels),
+    }
+    if digests:
+        data["wheel_digests"] = {n: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for n, b in wheels.items()}
+    data.update(extra)
+    return json.dumps(data, indent=4, sort_keys=True).encode()
+
+
+def tar_entry(name, data=b"", kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mtime, info.mode = kind, link, MTIME, 0o644
+    info.size = len(data) if kind == tarfile.REGTYPE else 0
+    if kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
+        info.devmajor, info.devminor = 1, 3
+    return info, (io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+
+
+def write_tar(path, entries, raw_names=None):
+    """A tar.gz of `entries` [(info, fileobj)]; `raw_names` maps placeholder names to raw bytes
+    patched into the headers afterwards (names tarfile would not write)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for info, data in entries:
+            tar.addfile(info, data)
+    raw = buffer.getvalue()
+    for placeholder, replacement in (raw_names or {}).items():
+        raw = patch_tar_name(raw, placeholder.encode(), replacement)
+    with gzip.GzipFile(filename="", mode="wb", fileobj=open(path, "wb"), mtime=0) as gz:
+        gz.write(raw)
+
+
+def patch_tar_name(raw, placeholder, replacement):
+    """Replaces a name in a tar header (same length), fixing the header checksum."""
+    assert len(placeholder) == len(replacement)
+    data = bytearray(raw)
+    for offset in range(0, len(data), 512):
+        if data[offset:offset + len(placeholder)] == placeholder:
+            data[offset:offset + len(placeholder)] = replacement
+            data[offset + 148:offset + 156] = b" " * 8
+            checksum = sum(data[offset:offset + 512])
+            data[offset + 148:offset + 156] = b"%06o\0 " % checksum
+    return bytes(data)
+
+
+def write_zip(path, entries, raw_names=None):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in entries:
+            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    raw = buffer.getvalue()
+    for placeholder, replacement in (raw_names or {}).items():
+        raw = raw.replace(placeholder.encode(), replacement)
+    path.write_bytes(raw)
+
+
+def case(file, attack, expect, flags=(), show_reads_it=True):
+    CASES.append({"file": file, "attack": attack, "expect": expect, "flags": list(flags), "show_reads_it": show_reads_it})
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    good = wheel()
+    wheels = {"demo-1.0-py3-none-any.whl": good}
+    # Fresh entries each time: a tar entry's data stream is consumed when written.
+    def head():
+        return tar_entry("demo/package.json", manifest(wheels))
+
+    def whl():
+        return tar_entry("demo/wheels/demo-1.0-py3-none-any.whl", good)
+
+    write_tar(OUT / "traversal.wgn", [head(), whl(), tar_entry("demo/../../evil.txt", b"pwned")])
+    case("traversal.wgn", "an entry named with ../", "demo/../../evil.txt", show_reads_it=False)
+    write_tar(OUT / "absolute.wgn", [tar_entry("/tmp/wagon-hostile-absolute.txt", b"pwned"), head(), whl()])
+    case("absolute.wgn", "an absolute entry name", "its name is absolute")
+    write_tar(OUT / "symlink-escape.wgn", [tar_entry("demo/wheels", kind=tarfile.SYMTYPE, link="../../../.."), tar_entry("demo/wheels/evil.txt", b"pwned")])
+    case("symlink-escape.wgn", "a symlink out, then a write through it", "it is a symbolic link")
+    write_tar(OUT / "hardlink-escape.wgn", [tar_entry("demo/passwd", kind=tarfile.LNKTYPE, link="/etc/passwd"), head(), whl()])
+    case("hardlink-escape.wgn", "a hard link to a file outside", "it is a hard link")
+    write_tar(OUT / "device.wgn", [tar_entry("demo/null", kind=tarfile.CHRTYPE), head(), whl()])
+    case("device.wgn", "a character device entry", "device, FIFO or other special file")
+    write_tar(OUT / "fifo.wgn", [tar_entry("demo/pipe", kind=tarfile.FIFOTYPE), head(), whl()])
+    case("fifo.wgn", "a FIFO entry", "device, FIFO or other special file")
+    write_tar(OUT / "duplicate.wgn", [tar_entry("demo/wheels/x.txt", b"one"), tar_entry("demo/wheels/x.txt", b"two"), head(), whl()])
+    case("duplicate.wgn", "the same entry twice", "appears twice")
+    write_tar(OUT / "two-tops.wgn", [head(), whl(), tar_entry("other/evil.txt", b"x")])
+    case("two-tops.wgn", "entries outside the single top folder", "outside the archive's single top folder", show_reads_it=False)
+
+    slip = wheel(files={"demo.py": b"", "../../evil.py": b"pwned"})
+    slip_wheels = {"demo-1.0-py3-none-any.whl": slip}
+    write_tar(OUT / "zip-slip-in-wheel.wgn", [tar_entry("demo/package.json", manifest(slip_wheels)), tar_entry("demo/wheels/demo-1.0-py3-none-any.whl", slip)])
+    case("zip-slip-in-wheel.wgn", "a wheel entry named ../../evil.py", "../../evil.py", show_reads_it=False)
+
+    bomb = b"\0" * (64 * 1024 * 1024)
+    write_tar(OUT / "bomb.wgn", [head(), whl(), tar_entry("demo/files/zeros", bomb)])
+    case("bomb.wgn", "64 MiB of zeros in a small archive", "unpack to more than", flags=["--max-unpacked-bytes", "10000000"], show_reads_it=False)
+
+    valid = OUT / "valid.tmp"
+    write_tar(valid, [head(), whl()])
+    raw = valid.read_bytes()
+    valid.unlink()
+    for percent in (5, 25, 50, 75, 95, 99):
+        name = f"truncated-{percent}.wgn"
+        (OUT / name).write_bytes(raw[: len(raw) * percent // 100])
+        case(name, f"the archive cut at {percent}% of its bytes", "damaged or truncated", show_reads_it=percent <= 50)
+
+    write_tar(OUT / "json-invalid.wgn", [tar_entry("demo/package.json", b'{"package_name": "demo",'), whl()])
+    case("json-invalid.wgn", "package.json that is not JSON", "not valid JSON")
+    write_tar(OUT / "json-huge.wgn", [tar_entry("demo/package.json", manifest(wheels, padding="x" * 8192)), whl()])
+    case("json-huge.wgn", "package.json over the metadata limit", "limit for metadata files", flags=["--max-metadata-bytes", "4096"])
+    write_tar(OUT / "json-deep.wgn", [tar_entry("demo/package.json", b"[" * 100000 + b"]" * 100000), whl()])
+    case("json-deep.wgn", "package.json nested 100,000 deep", "not valid JSON")
+    write_tar(OUT / "json-types.wgn", [tar_entry("demo/package.json", b'{"package_name": 7, "wheels": "all", "archive_name": [], "package_version": null, "supported_platform": {}}'), whl()])
+    case("json-types.wgn", "package.json of the wrong types", "must be a string")
+
+    tampered = wheel(tamper="demo.py")
+    t_wheels = {"demo-1.0-py3-none-any.whl": tampered}
+    write_tar(OUT / "wheel-vs-record.wgn", [tar_entry("demo/package.json", manifest(t_wheels)), tar_entry("demo/wheels/demo-1.0-py3-none-any.whl", tampered)])
+    case("wheel-vs-record.wgn", "a wheel file that disagrees with the wheel's RECORD", "demo.py does not match the wheel's RECORD", show_reads_it=False)
+    write_tar(OUT / "wheel-vs-manifest.wgn", [head(), tar_entry("demo/wheels/demo-1.0-py3-none-any.whl", good + b"\0")])
+    case("wheel-vs-manifest.wgn", "a wheel that disagrees with package.json's sha256", "but package.json records", show_reads_it=False)
+    write_tar(OUT / "wheel-missing.wgn", [head()])
+    case("wheel-missing.wgn", "a listed wheel missing", "listed in package.json but missing", show_reads_it=False)
+    extra = wheel("stowaway")
+    write_tar(OUT / "wheel-unlisted.wgn", [head(), whl(), tar_entry("demo/wheels/stowaway-1.0-py3-none-any.whl", extra)])
+    case("wheel-unlisted.wgn", "an unlisted extra wheel", "not listed in package.json", show_reads_it=False)
+
+    write_tar(OUT / "name-control.wgn", [tar_entry("demo/files/bell\x07.txt", b"x"), head(), whl()])
+    case("name-control.wgn", "a control character in a name", "control character")
+    write_tar(OUT / "name-not-utf8.wgn", [tar_entry("demo/files/PLACEHOLDER.txt", b"x"), head(), whl()], raw_names={"demo/files/PLACEHOLDER": b"demo/files/\xff\xfe\xfdCEHOLDER"})
+    case("name-not-utf8.wgn", "a name that is not UTF-8", "not UTF-8")
+    write_zip(OUT / "name-nul.wgn", [("demo/files/aXb.txt", b"x"), ("demo/package.json", manifest(wheels)), ("demo/wheels/demo-1.0-py3-none-any.whl", good)], raw_names={"demo/files/aXb": b"demo/files/a\0b"})
+    case("name-nul.wgn", "a NUL byte in a name", "NUL or control character")
+    write_tar(OUT / "name-windows.wgn", [tar_entry("demo/files/CON", b"x"), head(), whl()])
+    case("name-windows.wgn", "a Windows reserved name", "a name Windows reserves")
+    write_zip(OUT / "zip-traversal.wgn", [("demo/package.json", manifest(wheels)), ("demo/wheels/demo-1.0-py3-none-any.whl", good), ("demo/../../zip-evil.txt", b"pwned")])
+    case("zip-traversal.wgn", "a zip entry named with ../", "demo/../../zip-evil.txt", show_reads_it=False)
+
+    (HERE / "cases.json").write_text(json.dumps(CASES, indent=2) + "\n")
+    print(f"{len(CASES)} cases in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
