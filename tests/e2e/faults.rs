@@ -212,3 +212,133 @@ fn concurrent_creates_into_one_folder_never_tear_an_archive() {
         String::from_utf8_lossy(&validate.stderr)
     );
 }
+
+/// A small tmpfs mounted for the test's life (root only, as in CI), to fill up on purpose.
+struct TinyDisk {
+    path: std::path::PathBuf,
+}
+
+impl TinyDisk {
+    fn mount(path: &Path, size: &str) -> TinyDisk {
+        std::fs::create_dir_all(path).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "mounting a tmpfs (the tests run as root) failed"
+        );
+        TinyDisk {
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+    }
+}
+
+/// Random (incompressible) bytes, so archives stay as large as their content.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_disk_gives_a_clear_error_and_leaves_nothing_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = WheelBuilder::new("big", "1.0")
+        .module("big", "")
+        .file("big/blob.bin", noise(400_000))
+        .build(&dir.path().join("w"));
+    let archive = archive_of(
+        &dir.path().join("a"),
+        Format::TarGz,
+        "big",
+        "1.0",
+        &[big.clone()],
+        &[],
+    );
+
+    // create: the archive does not fit in the output folder.
+    let disk = TinyDisk::mount(&dir.path().join("small-out"), "128k");
+    let requirements = dir.path().join("req.txt");
+    std::fs::write(&requirements, "big\n").unwrap();
+    let out = wagon()
+        .args(["create", "-r"])
+        .arg(&requirements)
+        .args(["--name", "big", "--version", "1", "--find-links"])
+        .arg(big.parent().unwrap())
+        .arg("-o")
+        .arg(&disk.path)
+        .args(["--", "--no-index"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("No space left on device"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        tree(&disk.path).is_empty(),
+        "a partial archive was left: {:?}",
+        tree(&disk.path)
+    );
+    drop(disk);
+
+    // install: the environment's disk fills up while unpacking.
+    let disk = TinyDisk::mount(&dir.path().join("small-env"), "300k");
+    let venv = Venv::at(disk.path.join("venv"), false);
+    let before = tree(venv.root());
+    let out = install(&archive, &venv).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("No space left on device"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after: Vec<String> = tree(venv.root())
+        .into_iter()
+        .filter(|p| !p.ends_with(".wagon-install.lock"))
+        .collect();
+    assert_eq!(after, before, "the environment changed");
+}
+
+#[test]
+fn an_unwritable_environment_gives_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = crate::common::demo_archive(dir.path(), Format::TarGz);
+    let venv = Venv::new(false);
+    let site = venv.site_packages();
+    // The immutable attribute stops even root, so the test means the same for every user.
+    assert!(
+        Command::new("chattr")
+            .arg("+i")
+            .arg(&site)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = install(&archive, &venv).output();
+    let _ = Command::new("chattr").arg("-i").arg(&site).status();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot create a staging folder in") && stderr.contains("site-packages"),
+        "{stderr}"
+    );
+    assert_eq!(venv.installed("demo-app"), None);
+}
