@@ -206,3 +206,18 @@ pub fn repack(top: &Path, out: &Path) -> PathBuf {
     let name = top.file_name().unwrap().to_string_lossy().into_owned();
     wagon_test_support::sdist::tar_gz_dir(top, &name, out)
 }
+
+/// Unpacks an archive the way a user without Wagon would: Python's own tarfile or zipfile.
+pub fn unpack_by_hand(archive: &Path, dest: &Path) {
+    let script = "import sys, tarfile, zipfile\np, d = sys.argv[1], sys.argv[2]\n(zipfile.ZipFile(p).extractall(d) if zipfile.is_zipfile(p) else tarfile.open(p).extractall(d))";
+    let python = wagon_test_support::python::python3();
+    wagon_test_support::python::run_python(
+        &python,
+        &[
+            "-c",
+            script,
+            archive.to_str().unwrap(),
+            dest.to_str().unwrap(),
+        ],
+    );
+}

@@ -365,16 +365,7 @@ fn created_archives_install_by_hand_and_with_wagon_one() {
         // By hand: unpack, then plain pip against the wheels folder.
         let unpacked = world.path(&format!("unpacked-{format}"));
         std::fs::create_dir_all(&unpacked).unwrap();
-        let script = "import sys, tarfile, zipfile\np, d = sys.argv[1], sys.argv[2]\n(zipfile.ZipFile(p).extractall(d) if zipfile.is_zipfile(p) else tarfile.open(p).extractall(d))";
-        wagon_test_support::python::run_python(
-            &wagon_test_support::python::python3(),
-            &[
-                "-c",
-                script,
-                archive.to_str().unwrap(),
-                unpacked.to_str().unwrap(),
-            ],
-        );
+        crate::common::unpack_by_hand(&archive, &unpacked);
         let venv = Venv::new(false);
         let wheels = unpacked.join("demo-app/wheels");
         venv.pip_install_host(&[

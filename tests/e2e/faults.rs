@@ -267,7 +267,7 @@ fn a_full_disk_gives_a_clear_error_and_leaves_nothing_partial() {
         Format::TarGz,
         "big",
         "1.0",
-        &[big.clone()],
+        std::slice::from_ref(&big),
         &[],
     );
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use wagon_test_support::python::{python3, run_python};
+use wagon_test_support::python::python3;
 use wagon_test_support::sdist::workspace_root;
 use wagon_test_support::venv::Venv;
 use wagon_test_support::wheel::WheelBuilder;
@@ -64,16 +64,7 @@ fn locked_archive(dir: &Path, format: Format) -> PathBuf {
 }
 
 fn extract(archive: &Path, dest: &Path) -> PathBuf {
-    let script = "import sys, tarfile, zipfile\np, d = sys.argv[1], sys.argv[2]\n(zipfile.ZipFile(p).extractall(d) if zipfile.is_zipfile(p) else tarfile.open(p).extractall(d))";
-    run_python(
-        &python3(),
-        &[
-            "-c",
-            script,
-            archive.to_str().unwrap(),
-            dest.to_str().unwrap(),
-        ],
-    );
+    crate::common::unpack_by_hand(archive, dest);
     dest.join("lk-app")
 }
 
@@ -360,16 +351,7 @@ fn create_embeds_a_lock_and_wagon_lock_keeps_wheels_untouched() {
 
 /// The wheels of an archive, by name, with their bytes.
 fn wagon_core_wheels(archive: &Path, dest: &Path) -> Vec<(String, Vec<u8>)> {
-    let script = "import sys, tarfile, zipfile\np, d = sys.argv[1], sys.argv[2]\n(zipfile.ZipFile(p).extractall(d) if zipfile.is_zipfile(p) else tarfile.open(p).extractall(d))";
-    run_python(
-        &python3(),
-        &[
-            "-c",
-            script,
-            archive.to_str().unwrap(),
-            dest.to_str().unwrap(),
-        ],
-    );
+    crate::common::unpack_by_hand(archive, dest);
     let wheels = dest.join("demo-app/wheels");
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(wheels)
         .unwrap()
