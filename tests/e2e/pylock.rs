@@ -312,7 +312,7 @@ fn wagon_install_follows_the_lock_and_refuses_a_bad_one() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("differs from package.json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match the wheel"));
     let validate = wagon().arg("validate").arg(&disagreeing).output().unwrap();
     assert_eq!(validate.status.code(), Some(1));
 }
@@ -347,6 +347,10 @@ fn create_embeds_a_lock_and_wagon_lock_keeps_wheels_untouched() {
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&validate.stdout).unwrap();
     assert_eq!(report["locked"], true, "{report}");
+    assert_eq!(
+        report["valid"], true,
+        "a lock added to a wagon 1.0 archive hashes its wheels: {report}"
+    );
 }
 
 /// The wheels of an archive, by name, with their bytes.

@@ -124,7 +124,7 @@ pub fn unpack(archive: &Archive) -> Result<Unpacked, JourneyError> {
         Err(_) => None,
         Ok(text) => {
             let lock = PyLock::parse(&text)?;
-            let disagreements = lock.disagreements(&manifest);
+            let disagreements = lock.disagreements(&manifest, &digested);
             if !disagreements.is_empty() {
                 return Err(LockError::Disagrees(disagreements).into());
             }

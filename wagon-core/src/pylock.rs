@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::archive::{Digested, WHEELS_DIR};
 use crate::manifest::Manifest;
 use crate::plan::{InstallPlan, PlannedWheel};
 use crate::python::{self, MarkerTree};
@@ -172,8 +173,10 @@ impl PyLock {
         }
     }
 
-    /// Everything in this lock that disagrees with the archive's manifest and wheels.
-    pub fn disagreements(&self, manifest: &Manifest) -> Vec<String> {
+    /// Everything in this lock that disagrees with the archive: wheels it names that the archive
+    /// does not list, and hashes or sizes that differ from the wheels' real bytes (`digested`,
+    /// as read from the archive).
+    pub fn disagreements(&self, manifest: &Manifest, digested: &Digested) -> Vec<String> {
         let mut problems = Vec::new();
         for package in &self.packages {
             for wheel in &package.wheels {
@@ -186,28 +189,26 @@ impl PyLock {
                     ));
                     continue;
                 }
-                if wheel
-                    .path
-                    .as_deref()
-                    .is_some_and(|p| p != format!("wheels/{file}"))
-                {
-                    problems.push(format!("the lock's path for {file} is not wheels/{file}"));
+                let path = format!("{WHEELS_DIR}/{file}");
+                if wheel.path.as_deref().is_some_and(|p| p != path) {
+                    problems.push(format!("the lock's path for {file} is not {path}"));
                 }
-                if let Some(digest) = manifest.digest_of(file) {
-                    if wheel
-                        .hashes
-                        .get("sha256")
-                        .is_some_and(|h| !h.eq_ignore_ascii_case(&digest.sha256))
-                    {
+                match (wheel.hashes.get("sha256"), digested.sha256.get(&path)) {
+                    (Some(locked), Some(actual)) if !locked.eq_ignore_ascii_case(actual) => {
                         problems.push(format!(
-                            "the lock's sha256 for {file} differs from package.json's"
+                            "the lock's sha256 for {file} does not match the wheel"
                         ));
                     }
-                    if wheel.size.is_some_and(|s| s != digest.size) {
-                        problems.push(format!(
-                            "the lock's size for {file} differs from package.json's"
-                        ));
-                    }
+                    (None, _) => problems.push(format!("the lock has no sha256 for {file}")),
+                    _ => {}
+                }
+                if let (Some(locked), Some(actual)) =
+                    (wheel.size, digested.contents.files.get(&path))
+                    && locked != *actual
+                {
+                    problems.push(format!(
+                        "the lock's size for {file} does not match the wheel"
+                    ));
                 }
             }
         }
@@ -333,7 +334,11 @@ impl PyLock {
 
 fn package_entry(planned: &PlannedWheel, wheels: &[WheelInfo], manifest: &Manifest) -> LockPackage {
     let info = wheels.iter().find(|w| w.file_name == planned.file_name);
-    let digest = manifest.digest_of(&planned.file_name);
+    // package.json's digest when it recorded one (wagon 1.0 did not): else hash the wheel.
+    let digest = manifest.digest_of(&planned.file_name).cloned().or_else(|| {
+        let (sha256, size) = crate::wheel::sha256_file(&info?.path).ok()?;
+        Some(crate::manifest::WheelDigest { sha256, size })
+    });
     LockPackage {
         name: planned.name.to_string(),
         version: Some(planned.version.to_string()),
@@ -353,9 +358,9 @@ fn package_entry(planned: &PlannedWheel, wheels: &[WheelInfo], manifest: &Manife
             name: Some(planned.file_name.clone()),
             path: Some(format!("wheels/{}", planned.file_name)),
             url: None,
-            size: digest.map(|d| d.size),
+            size: digest.as_ref().map(|d| d.size),
             hashes: digest
-                .map(|d| BTreeMap::from([("sha256".to_string(), d.sha256.clone())]))
+                .map(|d| BTreeMap::from([("sha256".to_string(), d.sha256)]))
                 .unwrap_or_default(),
         }],
     }

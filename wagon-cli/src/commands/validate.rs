@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use wagon_core::archive::Archive;
+use wagon_core::archive::Digested;
 use wagon_core::journey::{self, InstallOptions};
 use wagon_core::manifest::Manifest;
 use wagon_core::pylock::{LOCK_FILE, PyLock};
@@ -98,15 +99,17 @@ pub fn check(context: &Context, path: &Path, install_check: Option<(&Path, &str)
             return findings;
         }
     };
-    findings.manifest = static_checks(&archive, &mut findings.problems);
-    if let Some(manifest) = &findings.manifest {
+    let checked = static_checks(&archive, &mut findings.problems);
+    if let Some((manifest, digested)) = &checked {
         findings.unused_wheels = lock_checks(
             &archive,
             manifest,
             context.limits.max_metadata_bytes,
+            digested,
             &mut findings.problems,
         );
     }
+    findings.manifest = checked.map(|(manifest, _)| manifest);
     if let (Some(manifest), Some((python, installer)), true) = (
         &findings.manifest,
         install_check,
@@ -130,7 +133,7 @@ pub struct Findings {
 }
 
 /// Metadata keys and types, then every wheel present, listed and matching its digest.
-fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manifest> {
+fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<(Manifest, Digested)> {
     let doc = match archive.read_manifest() {
         Ok(doc) => doc,
         Err(err) => {
@@ -162,14 +165,19 @@ fn static_checks(archive: &Archive, problems: &mut Vec<String>) -> Option<Manife
         }
     };
     match archive.digest() {
-        Ok(digested) => problems.extend(wagon_core::check::problems(
-            &manifest,
-            &digested.contents,
-            &digested.sha256,
-        )),
-        Err(err) => problems.push(err.to_string()),
+        Ok(digested) => {
+            problems.extend(wagon_core::check::problems(
+                &manifest,
+                &digested.contents,
+                &digested.sha256,
+            ));
+            Some((manifest, digested))
+        }
+        Err(err) => {
+            problems.push(err.to_string());
+            Some((manifest, Digested::default()))
+        }
     }
-    Some(manifest)
 }
 
 /// The archive's pylock.toml checked against its manifest: problems, and the wheels it leaves
@@ -178,6 +186,7 @@ fn lock_checks(
     archive: &Archive,
     manifest: &Manifest,
     limits: u64,
+    digested: &Digested,
     problems: &mut Vec<String>,
 ) -> Option<Vec<String>> {
     let bytes = match archive.read_file(LOCK_FILE, limits) {
@@ -195,7 +204,7 @@ fn lock_checks(
         }
         Ok(lock) => {
             problems.extend(
-                lock.disagreements(manifest)
+                lock.disagreements(manifest, digested)
                     .into_iter()
                     .map(|p| format!("pylock.toml: {p}")),
             );

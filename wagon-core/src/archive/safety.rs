@@ -116,6 +116,10 @@ pub fn safe_relative_path(raw: &[u8]) -> Result<EntryPath, UnsafePath> {
     if parts.is_empty() {
         return Err(UnsafePath::Empty);
     }
+    // `./C:/x` loses its `./` above: what remains must not start with a drive either.
+    if has_drive_prefix(parts[0]) {
+        return Err(UnsafePath::Absolute);
+    }
     Ok(EntryPath(parts.join("/")))
 }
 
@@ -178,6 +182,8 @@ mod tests {
             Err(UnsafePath::Absolute)
         );
         assert_eq!(safe_relative_path(b"C:/x"), Err(UnsafePath::Absolute));
+        assert_eq!(safe_relative_path(b"./C:/x"), Err(UnsafePath::Absolute));
+        assert_eq!(safe_relative_path(b".//c:x"), Err(UnsafePath::Absolute));
         assert_eq!(
             safe_relative_path(b"pkg\\..\\x"),
             Err(UnsafePath::Backslash)
