@@ -24,10 +24,6 @@ use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerErr
 pub use layout::Layout;
 
 /// The RECORD parser, exposed only for the fuzz targets in `fuzz/`; not a stable API.
-#[doc(hidden)]
-pub mod fuzzing {
-    pub use wagon_core::record::parse as parse_record;
-}
 
 /// Installs by unpacking wheels directly.
 #[derive(Debug, Default, Clone, Copy)]
