@@ -481,8 +481,12 @@ fn bad_sources_fail_clearly_and_leave_no_archive() {
 fn wheels_for_two_platforms_are_an_error_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     let wheels = vec![
-        WheelBuilder::new("mixed-a", "1.0").tag("cp311-cp311-manylinux_2_17_x86_64").build(dir.path()),
-        WheelBuilder::new("mixed-b", "1.0").tag("cp311-cp311-win_amd64").build(dir.path()),
+        WheelBuilder::new("mixed-a", "1.0")
+            .tag("cp311-cp311-manylinux_2_17_x86_64")
+            .build(dir.path()),
+        WheelBuilder::new("mixed-b", "1.0")
+            .tag("cp311-cp311-win_amd64")
+            .build(dir.path()),
         WheelBuilder::new("mixed-c", "1.0").build(dir.path()),
     ];
     let request = wagon_core::pack::PackRequest {
@@ -492,8 +496,17 @@ fn wheels_for_two_platforms_are_an_error_naming_them() {
         wheels,
         ..Default::default()
     };
-    let err = wagon_core::pack::prepare(&request).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = wagon_core::pack::prepare(&request)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("different platforms"), "{err}");
-    assert!(err.contains("linux_x86_64: mixed_a-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"), "{err}");
-    assert!(err.contains("win_amd64: mixed_b-1.0-cp311-cp311-win_amd64.whl"), "{err}");
+    assert!(
+        err.contains("linux_x86_64: mixed_a-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"),
+        "{err}"
+    );
+    assert!(
+        err.contains("win_amd64: mixed_b-1.0-cp311-cp311-win_amd64.whl"),
+        "{err}"
+    );
 }

@@ -23,8 +23,6 @@ use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerErr
 
 pub use layout::Layout;
 
-/// The RECORD parser, exposed only for the fuzz targets in `fuzz/`; not a stable API.
-
 /// Installs by unpacking wheels directly.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Unpack;
