@@ -140,6 +140,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sets", default="small,medium,large")
+    parser.add_argument("--modes", default="plain,compiled", help="plain, compiled, or both")
     args = parser.parse_args()
     if not WAGON.exists():
         sys.exit(f"{WAGON} is missing: run `cargo build --release` first")
@@ -149,7 +150,8 @@ def main():
     pip_version = run([sys.executable, "-m", "pip", "--version"]).stdout.split()[1]
     print(f"# wagon install vs pip {pip_version} vs {uv_version}; Python {sys.version.split()[0]}; "
           f"{os.cpu_count()} cores; {args.rounds} rounds, medians")
-    for compile_ in (False, True):
+    modes = args.modes.split(",")
+    for compile_ in [m == "compiled" for m in ("plain", "compiled") if m in modes]:
         print()
         print(f"## {'with' if compile_ else 'without'} bytecode compilation")
         print()
