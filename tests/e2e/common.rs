@@ -221,3 +221,19 @@ pub fn unpack_by_hand(archive: &Path, dest: &Path) {
         ],
     );
 }
+
+/// `wagon install ARCHIVE --venv VENV EXTRA…`, run to completion.
+pub fn install_into(
+    archive: &Path,
+    venv: &wagon_test_support::venv::Venv,
+    extra: &[&str],
+) -> std::process::Output {
+    wagon()
+        .arg("install")
+        .arg(archive)
+        .arg("--venv")
+        .arg(venv.root())
+        .args(extra)
+        .output()
+        .unwrap()
+}

@@ -3,7 +3,7 @@
 use wagon_test_support::venv::Venv;
 use wagon_test_support::wheel::WheelBuilder;
 
-use crate::common::{Format, archive_of, demo_archive, wagon};
+use crate::common::{Format, archive_of, demo_archive, install_into, wagon};
 
 #[test]
 fn installs_every_format_into_a_venv_without_pip() {
@@ -14,14 +14,7 @@ fn installs_every_format_into_a_venv_without_pip() {
         let dir = tempfile::tempdir().unwrap();
         let archive = demo_archive(dir.path(), format);
         let venv = Venv::new(false);
-        let out = wagon()
-            .arg("install")
-            .arg(&archive)
-            .arg("--venv")
-            .arg(venv.root())
-            .args(["--installer", installer])
-            .output()
-            .unwrap();
+        let out = install_into(&archive, &venv, &["--installer", installer]);
         assert!(
             out.status.success(),
             "{format:?} {installer}: {}",
@@ -113,14 +106,7 @@ fn upgrade_replaces_an_older_version() {
         .module("demo_lib", "VERSION = 2\n")
         .build(&dir.path().join("new"));
     let archive = archive_of(dir.path(), Format::TarGz, "demo-lib", "1.2", &[new], &[]);
-    let out = wagon()
-        .arg("install")
-        .arg(&archive)
-        .arg("--venv")
-        .arg(venv.root())
-        .arg("--upgrade")
-        .output()
-        .unwrap();
+    let out = install_into(&archive, &venv, &["--upgrade"]);
     assert!(
         out.status.success(),
         "{}",
@@ -134,14 +120,7 @@ fn pip_arguments_after_double_dash_reach_pip() {
     let dir = tempfile::tempdir().unwrap();
     let archive = demo_archive(dir.path(), Format::TarGz);
     let venv = Venv::new(false);
-    let out = wagon()
-        .arg("install")
-        .arg(&archive)
-        .arg("--venv")
-        .arg(venv.root())
-        .args(["--installer", "pip", "--", "--no-deps"])
-        .output()
-        .unwrap();
+    let out = install_into(&archive, &venv, &["--installer", "pip", "--", "--no-deps"]);
     assert!(
         out.status.success(),
         "{}",
@@ -156,14 +135,7 @@ fn a_target_with_its_own_pip_uses_it() {
     let dir = tempfile::tempdir().unwrap();
     let archive = demo_archive(dir.path(), Format::LegacyTarGz);
     let venv = Venv::new(true);
-    let out = wagon()
-        .arg("install")
-        .arg(&archive)
-        .arg("--venv")
-        .arg(venv.root())
-        .args(["--installer", "pip", "-v"])
-        .output()
-        .unwrap();
+    let out = install_into(&archive, &venv, &["--installer", "pip", "-v"]);
     assert!(
         out.status.success(),
         "{}",
@@ -221,13 +193,7 @@ fn a_pep_600_manylinux_wheel_installs_where_it_fits() {
         ])
     );
     let venv = Venv::new(false);
-    let out = wagon()
-        .arg("install")
-        .arg(&archive)
-        .arg("--venv")
-        .arg(venv.root())
-        .output()
-        .unwrap();
+    let out = install_into(&archive, &venv, &[]);
     assert!(
         out.status.success(),
         "{}",

@@ -9,7 +9,7 @@ use wagon_test_support::python::{python3, run_python, stdout_text};
 use wagon_test_support::venv::Venv;
 use wagon_test_support::wheel::WheelBuilder;
 
-use crate::common::{Format, archive_of, tree, wagon};
+use crate::common::{Format, archive_of, install_into, tree, wagon};
 
 /// Wheels exercising every feature: each `.data` scheme, entry points, `#!python` scripts,
 /// platlib, namespace packages, extras, and a marker that excludes a dependency.
@@ -210,17 +210,6 @@ fn installs_exactly_what_pip_installs() {
     }
 }
 
-fn install(archive: &Path, venv: &Venv, extra: &[&str]) -> std::process::Output {
-    wagon()
-        .arg("install")
-        .arg(archive)
-        .arg("--venv")
-        .arg(venv.root())
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn upgrades_remove_the_old_version_by_its_record() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,7 +230,7 @@ fn upgrades_remove_the_old_version_by_its_record() {
         &[old],
         &[],
     );
-    assert!(install(&first, &venv, &[]).status.success());
+    assert!(install_into(&first, &venv, &[]).status.success());
     assert!(venv.site_packages().join("up/only_in_old.py").exists());
     assert!(venv.script("up-old").exists());
 
@@ -253,7 +242,7 @@ fn upgrades_remove_the_old_version_by_its_record() {
         &[new],
         &[],
     );
-    let out = install(&second, &venv, &[]);
+    let out = install_into(&second, &venv, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -276,16 +265,20 @@ fn the_same_version_is_left_alone_unless_reinstall() {
         .build(&dir.path().join("w"));
     let archive = archive_of(dir.path(), Format::Zip, "same", "1.0", &[wheel], &[]);
     let venv = Venv::new(false);
-    assert!(install(&archive, &venv, &[]).status.success());
+    assert!(install_into(&archive, &venv, &[]).status.success());
     let module = venv.site_packages().join("same.py");
     std::fs::write(&module, "TOUCHED = True\n").unwrap();
-    assert!(install(&archive, &venv, &[]).status.success());
+    assert!(install_into(&archive, &venv, &[]).status.success());
     assert_eq!(
         std::fs::read_to_string(&module).unwrap(),
         "TOUCHED = True\n",
         "left alone"
     );
-    assert!(install(&archive, &venv, &["--reinstall"]).status.success());
+    assert!(
+        install_into(&archive, &venv, &["--reinstall"])
+            .status
+            .success()
+    );
     assert_eq!(std::fs::read_to_string(&module).unwrap(), "", "reinstalled");
 }
 
@@ -297,14 +290,14 @@ fn compile_writes_bytecode_listed_in_record() {
         .build(&dir.path().join("w"));
     let archive = archive_of(dir.path(), Format::TarGz, "comp", "1.0", &[wheel], &[]);
     let plain = Venv::new(false);
-    assert!(install(&archive, &plain, &[]).status.success());
+    assert!(install_into(&archive, &plain, &[]).status.success());
     assert!(
         !plain.site_packages().join("comp/__pycache__").exists(),
         "no bytecode by default"
     );
     let compiled = Venv::new(false);
     assert!(
-        install(&archive, &compiled, &["--compile"])
+        install_into(&archive, &compiled, &["--compile"])
             .status
             .success()
     );
@@ -352,7 +345,7 @@ fn a_bad_wheel_leaves_the_environment_exactly_as_before() {
         .module("good", "OLD = 1\n")
         .build(&dir.path().join("old"));
     assert!(
-        install(
+        install_into(
             &archive_of(
                 &dir.path().join("a0"),
                 Format::TarGz,
@@ -380,7 +373,7 @@ fn a_bad_wheel_leaves_the_environment_exactly_as_before() {
         .build(&wheels_dir);
     tamper(&bad, "bad.py");
     let archive = archive_of(dir.path(), Format::TarGz, "good", "1.0", &[good, bad], &[]);
-    let out = install(&archive, &venv, &[]);
+    let out = install_into(&archive, &venv, &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
