@@ -231,6 +231,19 @@ fn flags_beat_environment_beat_the_file() {
     );
 }
 
+/// `wagon show` of a missing archive with only the configuration `toml` (written as `name` in
+/// `dir`): the plugins load first, so their errors are what it reports.
+fn show_with_config(dir: &Path, name: &str, toml: &str) -> Output {
+    let config = dir.join(name);
+    std::fs::write(&config, toml).unwrap();
+    wagon()
+        .arg("--config")
+        .arg(&config)
+        .args(["show", "x.wgn"])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn plugin_errors_and_protocol_mismatches_are_clear() {
     // A structured error from the executable plugin.
@@ -247,18 +260,11 @@ fn plugin_errors_and_protocol_mismatches_are_clear() {
     let old = repo.path().join("wagon-old");
     std::fs::write(&old, "#!/bin/sh\nread line\necho '{\"type\":\"hello\",\"protocol\":99,\"name\":\"old\",\"capabilities\":{}}'\n").unwrap();
     make_executable(&old);
-    let config = repo.path().join("old-exe.toml");
-    std::fs::write(
-        &config,
-        format!("[plugins.old]\npath = \"{}\"\n", old.display()),
-    )
-    .unwrap();
-    let out = wagon()
-        .arg("--config")
-        .arg(&config)
-        .args(["show", "x.wgn"])
-        .output()
-        .unwrap();
+    let out = show_with_config(
+        repo.path(),
+        "old-exe.toml",
+        &format!("[plugins.old]\npath = \"{}\"\n", old.display()),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out)
@@ -269,21 +275,14 @@ fn plugin_errors_and_protocol_mismatches_are_clear() {
     );
 
     // A library built against another protocol version.
-    let config = repo.path().join("old-lib.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let out = show_with_config(
+        repo.path(),
+        "old-lib.toml",
+        &format!(
             "[plugins.oldlib]\npath = \"{}\"\nkind = \"library\"\n",
             example_library("wagon_example_old_protocol").display()
         ),
-    )
-    .unwrap();
-    let out = wagon()
-        .arg("--config")
-        .arg(&config)
-        .args(["show", "x.wgn"])
-        .output()
-        .unwrap();
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out)
@@ -297,22 +296,15 @@ fn plugin_errors_and_protocol_mismatches_are_clear() {
     let slow = repo.path().join("wagon-slow");
     std::fs::write(&slow, "#!/bin/sh\nsleep 30\n").unwrap();
     make_executable(&slow);
-    let config = repo.path().join("slow.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let started = std::time::Instant::now();
+    let out = show_with_config(
+        repo.path(),
+        "slow.toml",
+        &format!(
             "[plugins.slow]\npath = \"{}\"\ntimeout = 1\n",
             slow.display()
         ),
-    )
-    .unwrap();
-    let started = std::time::Instant::now();
-    let out = wagon()
-        .arg("--config")
-        .arg(&config)
-        .args(["show", "x.wgn"])
-        .output()
-        .unwrap();
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out).1.contains("did not answer within 1 s"),

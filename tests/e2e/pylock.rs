@@ -203,6 +203,17 @@ fn uv_and_pip_install_a_wagon_without_wagon() {
     }
 }
 
+/// The sha256 the extracted lock records for the `index`-th package's wheel.
+fn locked_sha256(top: &Path, index: usize) -> String {
+    let lock = read_lock(top);
+    lock["packages"].as_array().unwrap()[index]["wheels"]
+        .as_array()
+        .unwrap()[0]["hashes"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Rewrites the extracted lock with `edit` applied to its text.
 fn edit_lock(top: &Path, edit: impl Fn(&str) -> String) {
     let path = top.join("pylock.toml");
@@ -215,13 +226,7 @@ fn a_tampered_hash_or_a_foreign_environment_is_refused_by_both() {
     let dir = tempfile::tempdir().unwrap();
     let archive = locked_archive(dir.path(), Format::TarGz);
     let tampered = extract(&archive, &dir.path().join("tampered"));
-    let lock = read_lock(&tampered);
-    let real = lock["packages"].as_array().unwrap()[2]["wheels"]
-        .as_array()
-        .unwrap()[0]["hashes"]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let real = locked_sha256(&tampered, 2);
     edit_lock(&tampered, |text| text.replace(&real, &"0".repeat(64)));
     let foreign = extract(&archive, &dir.path().join("foreign"));
     edit_lock(&foreign, |text| {
@@ -295,13 +300,7 @@ fn wagon_install_follows_the_lock_and_refuses_a_bad_one() {
 
     // A lock that disagrees with package.json is an inconsistent archive for install and validate.
     let top = extract(&archive, &dir.path().join("y"));
-    let lock = read_lock(&top);
-    let real = lock["packages"].as_array().unwrap()[0]["wheels"]
-        .as_array()
-        .unwrap()[0]["hashes"]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let real = locked_sha256(&top, 0);
     edit_lock(&top, |text| text.replace(&real, &"1".repeat(64)));
     let disagreeing = crate::common::repack(&top, &dir.path().join("disagreeing.wgn"));
     let out = wagon()
