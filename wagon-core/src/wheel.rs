@@ -68,19 +68,8 @@ impl WheelInfo {
                 detail: err.to_string(),
             })?;
         // The dist-info folder is named from the normalised project name; compare normalised.
-        let wanted = filename.name.as_dist_info_name().to_lowercase();
-        let metadata_entry = zip
-            .file_names()
-            .filter(|name| name.matches('/').count() == 1 && name.ends_with(".dist-info/METADATA"))
-            .find(|name| {
-                let folder = name
-                    .trim_end_matches("/METADATA")
-                    .trim_end_matches(".dist-info");
-                folder.rsplit_once('-').is_some_and(|(project, _)| {
-                    project.replace(['-', '.'], "_").to_lowercase() == wanted
-                })
-            })
-            .map(str::to_string);
+        let metadata_entry = dist_info_dir(zip.file_names(), &filename.name, "METADATA")
+            .map(|dir| format!("{dir}/METADATA"));
         let dist_info = format!(
             "{}-{}.dist-info",
             filename.name.as_dist_info_name(),
@@ -123,6 +112,28 @@ impl WheelInfo {
             display_name,
         })
     }
+}
+
+/// The wheel's `{name}-{version}.dist-info` folder among `entries`: the top-level one holding
+/// `file` whose project part matches `name` once normalised (wheels spell it in several ways).
+pub fn dist_info_dir<'a>(
+    entries: impl Iterator<Item = &'a str>,
+    name: &crate::python::PackageName,
+    file: &str,
+) -> Option<String> {
+    let wanted = name.as_dist_info_name().to_lowercase();
+    let suffix = format!("/{file}");
+    entries
+        .filter_map(|entry| entry.strip_suffix(suffix.as_str()))
+        .filter(|dir| !dir.contains('/') && dir.ends_with(".dist-info"))
+        .find(|dir| {
+            dir.trim_end_matches(".dist-info")
+                .rsplit_once('-')
+                .is_some_and(|(project, _)| {
+                    project.replace(['-', '.'], "_").to_lowercase() == wanted
+                })
+        })
+        .map(str::to_string)
 }
 
 /// Lowercase hex sha256 and size of everything `reader` yields.

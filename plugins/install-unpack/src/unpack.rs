@@ -52,13 +52,14 @@ pub fn unpack(
     let mut zip = zip::ZipArchive::new(BufReader::new(file))
         .map_err(|e| bad(format!("not a valid wheel (zip): {e}")))?;
 
-    let dist_info = find_dist_info(&zip, &filename.name).ok_or_else(|| {
-        bad(format!(
-            "no {}-{}.dist-info folder with a WHEEL file",
-            filename.name.as_dist_info_name(),
-            filename.version
-        ))
-    })?;
+    let dist_info = wagon_core::wheel::dist_info_dir(zip.file_names(), &filename.name, "WHEEL")
+        .ok_or_else(|| {
+            bad(format!(
+                "no {}-{}.dist-info folder with a WHEEL file",
+                filename.name.as_dist_info_name(),
+                filename.version
+            ))
+        })?;
     let wheel_meta = read_small(&mut zip, &format!("{dist_info}/WHEEL")).map_err(&bad)?;
     let root_is_purelib = check_wheel_file(&String::from_utf8_lossy(&wheel_meta)).map_err(&bad)?;
     let record_name = format!("{dist_info}/RECORD");
@@ -265,24 +266,6 @@ fn destination(
         .scheme_dir(scheme, project)
         .ok_or_else(|| format!("{path} is in an unknown scheme `{scheme}` (expected purelib, platlib, headers, scripts or data)"))?;
     Ok((Some(dir.join(inner)), scheme == "scripts"))
-}
-
-fn find_dist_info<R: Read + std::io::Seek>(
-    zip: &zip::ZipArchive<R>,
-    name: &PackageName,
-) -> Option<String> {
-    let wanted = name.as_dist_info_name().to_lowercase();
-    zip.file_names()
-        .filter_map(|n| n.strip_suffix("/WHEEL"))
-        .filter(|dir| !dir.contains('/') && dir.ends_with(".dist-info"))
-        .find(|dir| {
-            dir.trim_end_matches(".dist-info")
-                .rsplit_once('-')
-                .is_some_and(|(project, _)| {
-                    project.replace(['-', '.'], "_").to_lowercase() == wanted
-                })
-        })
-        .map(str::to_string)
 }
 
 fn read_small<R: Read + std::io::Seek>(
