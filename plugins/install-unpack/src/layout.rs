@@ -61,6 +61,34 @@ impl Layout {
         })
     }
 
+    /// The folders installed files are placed below, each once. A wheel is staged as one tree per
+    /// root, so that a folder new to the environment moves into place in one rename.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        let mut roots: Vec<PathBuf> = Vec::new();
+        for root in [
+            &self.purelib,
+            &self.platlib,
+            &self.scripts,
+            &self.data,
+            &self.headers_root,
+        ] {
+            if !roots.contains(root) {
+                roots.push(root.clone());
+            }
+        }
+        roots
+    }
+
+    /// Which of `roots` holds `dest` (the deepest, as site-packages lies inside the data root),
+    /// and `dest` relative to it.
+    pub fn root_of<'a>(roots: &[PathBuf], dest: &'a Path) -> Option<(usize, &'a Path)> {
+        roots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, root)| dest.strip_prefix(root).ok().map(|rel| (index, rel)))
+            .max_by_key(|(index, _)| roots[*index].components().count())
+    }
+
     /// The library root of a wheel: purelib or platlib by `Root-Is-Purelib`.
     pub fn lib_dir(&self, root_is_purelib: bool) -> &Path {
         if root_is_purelib {

@@ -2,7 +2,7 @@
 //! parallel), then move old versions aside and new files into place, undoing every step if any
 //! fails.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -74,14 +74,15 @@ pub fn install(
             &layout.purelib,
         ))?;
     let started = std::time::Instant::now();
-    let staged = unpack_all(layout, &todo, staging.path())?;
+    let roots = layout.roots();
+    let staged = unpack_all(layout, &roots, &todo, staging.path())?;
     tracing::debug!(
         "unpacked {} wheels into staging in {:.3?}",
         staged.len(),
         started.elapsed()
     );
 
-    let plan = CommitPlan::new(&staged, &installed, &staging.path().join("trash"))?;
+    let plan = CommitPlan::new(&staged, &installed, &roots, &staging.path().join("trash"))?;
     plan.execute(staging.path())?;
     tracing::debug!("moved into place in {:.3?}", started.elapsed());
     plan.prune_emptied(&[
@@ -105,6 +106,7 @@ pub fn install(
 /// Unpacks the wheels on all cores, largest first; the first failure wins.
 fn unpack_all(
     layout: &Layout,
+    roots: &[PathBuf],
     wheels: &[(PathBuf, bool)],
     staging: &Path,
 ) -> Result<Vec<StagedWheel>, UnpackError> {
@@ -128,8 +130,8 @@ fn unpack_all(
                     let slot = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&index) = order.get(slot) else { break };
                     let (wheel, requested) = &wheels[index];
-                    let result =
-                        unpack::unpack(wheel, *requested, layout, &staging.join(index.to_string()));
+                    let wheel_staging = staging.join(index.to_string());
+                    let result = unpack::unpack(wheel, *requested, layout, roots, &wheel_staging);
                     let failed = result.is_err();
                     if let Ok(mut results) = results.lock() {
                         results[index] = Some(result);
@@ -203,18 +205,61 @@ struct CommitPlan {
     place: Vec<(PathBuf, PathBuf)>,
 }
 
+/// The folders strictly between `root` and `dest`, deepest first.
+fn folders_below<'a>(dest: &'a Path, root: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
+    dest.ancestors()
+        .skip(1)
+        .take_while(move |dir| *dir != root && dir.starts_with(root))
+}
+
+/// Which folders exist or the plan creates, asking the file system once per folder.
+#[derive(Default)]
+struct Folders {
+    known: HashMap<PathBuf, bool>,
+}
+
+impl Folders {
+    fn exists(&mut self, dir: &Path) -> bool {
+        if let Some(exists) = self.known.get(dir) {
+            return *exists;
+        }
+        let exists = dir.is_dir();
+        self.known.insert(dir.to_path_buf(), exists);
+        exists
+    }
+
+    fn create(&mut self, plan: &mut CommitPlan, dir: &Path) {
+        if !self.exists(dir) {
+            plan.created_dirs.push(dir.to_path_buf());
+            self.known.insert(dir.to_path_buf(), true);
+        }
+    }
+
+    /// Plans `dir` and its missing parents, parents first.
+    fn create_missing(&mut self, plan: &mut CommitPlan, dir: &Path) {
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !self.exists(d)).collect();
+        for dir in missing.into_iter().rev() {
+            self.create(plan, dir);
+        }
+    }
+}
+
 /// The journal's name while the commit runs; renamed to [`COMMITTED`] once it is complete.
 const JOURNAL: &str = "journal.json";
 const COMMITTED: &str = "committed.json";
 
 impl CommitPlan {
+    /// Plans the commit. A folder the environment lacks and only one wheel fills moves into
+    /// place whole, in one rename; elsewhere (existing folders, folders shared by several wheels)
+    /// files move one by one, and whatever already sits at a destination is set aside first.
     fn new(
         staged: &[StagedWheel],
         installed: &BTreeMap<String, Installed>,
+        roots: &[PathBuf],
         trash: &Path,
     ) -> Result<Self, UnpackError> {
         let mut plan = Self::default();
-        let mut aside: std::collections::BTreeSet<PathBuf> = Default::default();
+        let mut aside: BTreeSet<PathBuf> = Default::default();
         let mut set_aside = |plan: &mut Self, file: PathBuf| {
             if aside.insert(file.clone()) {
                 let kept = trash.join(plan.set_aside.len().to_string());
@@ -229,24 +274,61 @@ impl CommitPlan {
                 }
             }
         }
-        let mut dirs: std::collections::BTreeSet<PathBuf> = Default::default();
-        for wheel in staged {
+
+        // The wheel filling each folder below a root, or `None` when several share it.
+        let mut owners: HashMap<&Path, Option<usize>> = HashMap::new();
+        for (index, wheel) in staged.iter().enumerate() {
             for file in &wheel.files {
+                for dir in folders_below(&file.dest, &roots[file.root]) {
+                    owners
+                        .entry(dir)
+                        .and_modify(|owner| {
+                            if *owner != Some(index) {
+                                *owner = None;
+                            }
+                        })
+                        .or_insert(Some(index));
+                }
+            }
+        }
+
+        let mut dirs = Folders::default();
+        for root in roots {
+            if staged
+                .iter()
+                .flat_map(|w| &w.files)
+                .any(|f| &roots[f.root] == root)
+            {
+                dirs.create_missing(&mut plan, root);
+            }
+        }
+        let mut moved: HashSet<&Path> = HashSet::new();
+        for (index, wheel) in staged.iter().enumerate() {
+            'files: for file in &wheel.files {
+                let below: Vec<&Path> = folders_below(&file.dest, &roots[file.root]).collect();
+                // Top-down: the first folder that is new and this wheel's alone moves whole.
+                for (depth, dir) in below.iter().rev().enumerate() {
+                    if moved.contains(dir) {
+                        continue 'files;
+                    }
+                    if dirs.exists(dir) {
+                        continue;
+                    }
+                    if owners.get(dir) == Some(&Some(index)) {
+                        // `staged` mirrors `dest` below the root: the folder's staged twin is
+                        // as many levels above the staged file as `dir` is above `dest`.
+                        let levels = below.len() - depth;
+                        let Some(twin) = file.staged.ancestors().nth(levels) else {
+                            break;
+                        };
+                        plan.place.push((twin.to_path_buf(), dir.to_path_buf()));
+                        moved.insert(dir);
+                        continue 'files;
+                    }
+                    dirs.create(&mut plan, dir);
+                }
                 if file.dest.symlink_metadata().is_ok() {
                     set_aside(&mut plan, file.dest.clone());
-                }
-                let mut missing = Vec::new();
-                let mut dir = file.dest.parent();
-                while let Some(current) = dir {
-                    if current.is_dir() || dirs.contains(current) {
-                        break;
-                    }
-                    missing.push(current.to_path_buf());
-                    dir = current.parent();
-                }
-                for dir in missing.into_iter().rev() {
-                    dirs.insert(dir.clone());
-                    plan.created_dirs.push(dir);
                 }
                 plan.place.push((file.staged.clone(), file.dest.clone()));
             }

@@ -2,6 +2,7 @@
 //! as it streams through, placed by scheme, scripts' shebangs rewritten, launchers generated, and
 //! the installed RECORD composed. Nothing here touches the environment itself.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ use wagon_core::record::{self, Hasher};
 pub struct StagedFile {
     pub staged: PathBuf,
     pub dest: PathBuf,
+    /// Which of the layout's roots `dest` lies in: below it, the staged tree mirrors the
+    /// destination, so `staged` and `dest` have the same trailing components.
+    pub root: usize,
 }
 
 /// A wheel unpacked into staging, ready to be moved into place.
@@ -34,11 +38,13 @@ pub struct StagedWheel {
 
 const COPY_BUFFER: usize = 128 * 1024;
 
-/// Unpacks `wheel` into `staging` (a folder of its own) for `layout`.
+/// Unpacks `wheel` into `staging` (a folder of its own) for `layout`: one tree per root (the
+/// numbered subfolders, by index in `roots`), each mirroring where its files go.
 pub fn unpack(
     wheel: &Path,
     requested: bool,
     layout: &Layout,
+    roots: &[PathBuf],
     staging: &Path,
 ) -> Result<StagedWheel, UnpackError> {
     let file_name = wheel
@@ -73,6 +79,12 @@ pub fn unpack(
         .map_or_else(|| filename.name.to_string(), |n| n.trim().to_string());
     let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
     let lib_dir = layout.lib_dir(root_is_purelib).to_path_buf();
+    let mut stage = Stager::new(staging, roots);
+    // Written by the installer itself, whatever the wheel carries.
+    let generated_names = [
+        format!("{dist_info}/INSTALLER"),
+        format!("{dist_info}/REQUESTED"),
+    ];
 
     let mut files = Vec::new();
     let mut rows = String::new();
@@ -91,7 +103,7 @@ pub fn unpack(
             ))
         })?;
         let path = path.as_str().to_string();
-        if path == record_name {
+        if path == record_name || generated_names.contains(&path) {
             continue;
         }
         let is_signature =
@@ -105,7 +117,7 @@ pub fn unpack(
         let (dest, is_script) =
             destination(&path, &data_dir, &lib_dir, layout, &display_name).map_err(&bad)?;
         let Some(dest) = dest else { continue };
-        let staged = staging.join(files.len().to_string());
+        let (staged, root) = stage.place(&dest).map_err(&bad)?;
         let executable = entry.unix_mode().is_some_and(|mode| mode & 0o111 != 0);
         let mut verify = match expectation {
             Some(e) => Some(Hasher::new(&e.algorithm).ok_or_else(|| {
@@ -121,6 +133,7 @@ pub fn unpack(
         let out = File::create(&staged).map_err(UnpackError::io("create", &staged))?;
         let mut out = BufWriter::with_capacity(COPY_BUFFER, out);
         let mut size = 0u64;
+        let mut installed_size = 0u64;
         if is_script {
             // Scripts are small: read whole, so the `#!python` line is seen entire.
             let mut all = Vec::new();
@@ -133,6 +146,7 @@ pub fn unpack(
             size = all.len() as u64;
             let written = rewrite_shebang(all, &layout.python);
             installed_hash.update(&written);
+            installed_size = written.len() as u64;
             out.write_all(&written)
                 .map_err(UnpackError::io("write", &staged))?;
         } else {
@@ -149,6 +163,7 @@ pub fn unpack(
                 }
                 installed_hash.update(chunk);
                 size += read as u64;
+                installed_size = size;
                 out.write_all(chunk)
                     .map_err(UnpackError::io("write", &staged))?;
             }
@@ -167,21 +182,18 @@ pub fn unpack(
         if executable {
             set_executable(&staged)?;
         }
-        let installed_size = std::fs::metadata(&staged)
-            .map_err(UnpackError::io("read", &staged))?
-            .len();
         rows.push_str(&record::row(
             &lib_dir,
             &dest,
             Some(&installed_hash.finish()),
             Some(installed_size),
         ));
-        files.push(StagedFile { staged, dest });
+        files.push(StagedFile { staged, dest, root });
     }
 
     let dist_info_dir = lib_dir.join(&dist_info);
     let mut generated = |name: &Path, bytes: &[u8], executable: bool| -> Result<(), UnpackError> {
-        let staged = staging.join(files.len().to_string());
+        let (staged, root) = stage.place(name).map_err(&bad)?;
         std::fs::write(&staged, bytes).map_err(UnpackError::io("write", &staged))?;
         if executable {
             set_executable(&staged)?;
@@ -195,6 +207,7 @@ pub fn unpack(
         files.push(StagedFile {
             staged,
             dest: name.to_path_buf(),
+            root,
         });
         Ok(())
     };
@@ -214,11 +227,12 @@ pub fn unpack(
     }
     let record_dest = dist_info_dir.join("RECORD");
     rows.push_str(&record::row(&lib_dir, &record_dest, None, None));
-    let staged = staging.join(files.len().to_string());
+    let (staged, root) = stage.place(&record_dest).map_err(&bad)?;
     std::fs::write(&staged, rows).map_err(UnpackError::io("write", &staged))?;
     files.push(StagedFile {
         staged,
         dest: record_dest,
+        root,
     });
 
     Ok(StagedWheel {
@@ -228,6 +242,43 @@ pub fn unpack(
         lib_dir,
         files,
     })
+}
+
+/// Chooses each file's staged path, creating staging folders as needed (each once).
+struct Stager<'a> {
+    staging: &'a Path,
+    roots: &'a [PathBuf],
+    created: HashSet<PathBuf>,
+    destinations: HashSet<PathBuf>,
+}
+
+impl<'a> Stager<'a> {
+    fn new(staging: &'a Path, roots: &'a [PathBuf]) -> Self {
+        Self {
+            staging,
+            roots,
+            created: HashSet::new(),
+            destinations: HashSet::new(),
+        }
+    }
+
+    /// The staged path of the file installed at `dest`, and the index of its root.
+    fn place(&mut self, dest: &Path) -> Result<(PathBuf, usize), String> {
+        let (root, relative) = Layout::root_of(self.roots, dest)
+            .ok_or_else(|| format!("{} is outside the environment", dest.display()))?;
+        if !self.destinations.insert(dest.to_path_buf()) {
+            return Err(format!("two entries install to {}", dest.display()));
+        }
+        let staged = self.staging.join(root.to_string()).join(relative);
+        if let Some(parent) = staged.parent()
+            && !self.created.contains(parent)
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            self.created.insert(parent.to_path_buf());
+        }
+        Ok((staged, root))
+    }
 }
 
 /// pip's `fix_script`: a first line starting `#!python` becomes `#!<target interpreter>`.
