@@ -231,6 +231,32 @@ fn flags_beat_environment_beat_the_file() {
     );
 }
 
+#[test]
+fn a_panicking_library_plugin_is_an_error_not_a_crash() {
+    let repo = Repo::new("");
+    let out = wagon()
+        .args(["create", "demo-app==1.0"])
+        .env("WAGON_EXAMPLE_XOR_PANIC", "1")
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let stderr = text(&out).1;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error exit, not a crash: {stderr}"
+    );
+    assert!(
+        stderr.contains("xor") && stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let dist = repo.path().join("dist");
+    let left: Vec<_> = std::fs::read_dir(&dist)
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing left in dist: {left:?}");
+}
+
 /// `wagon show` of a missing archive with only the configuration `toml` (written as `name` in
 /// `dir`): the plugins load first, so their errors are what it reports.
 fn show_with_config(dir: &Path, name: &str, toml: &str) -> Output {

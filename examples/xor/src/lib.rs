@@ -1,6 +1,9 @@
 //! An example dynamic compressor plugin: a `cdylib` Wagon loads with `kind = "library"`. The
 //! "compression" is a toy (a magic header, then every byte XORed), enough to show that archives
 //! written through a plugin compressor are detected by their magic bytes and read back.
+//!
+//! With `WAGON_EXAMPLE_XOR_PANIC` set it panics instead, to show (and test) that a panic inside a
+//! library plugin reaches Wagon as an ordinary plugin error rather than crashing the host.
 
 use wagon_plugin_sdk::{
     Capabilities, CompressorInfo, Plugin, PluginError, Value, export_plugin, json, methods,
@@ -32,6 +35,9 @@ impl Plugin for Xor {
     }
 
     fn handle(&self, method: &str, params: Value) -> Result<Value, PluginError> {
+        if std::env::var_os("WAGON_EXAMPLE_XOR_PANIC").is_some() {
+            panic!("xor was asked to panic (WAGON_EXAMPLE_XOR_PANIC)");
+        }
         let path = |key: &str| {
             params[key]
                 .as_str()
