@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Install benchmark: `wagon install` against pip and uv, side by side, in one run.
 
-For each wheelhouse (small: requests; medium: flask sqlalchemy pydantic httpx; large: jupyterlab,
-100+ wheels) it downloads the wheels once with `pip download`, wraps them in a wagon with
+For each wheelhouse (small: requests; medium: flask sqlalchemy pydantic httpx; large: jupyterlab
+pandas matplotlib scikit-learn, 100+ wheels) it downloads the wheels once with `pip download`, wraps them in a wagon with
 `wagon create -r`, then for several rounds, in alternating order, installs the archive into a
 fresh virtualenv with:
 
@@ -37,7 +37,7 @@ WAGON = ROOT / "target" / "release" / "wagon"
 SETS = {
     "small": ["requests"],
     "medium": ["flask", "sqlalchemy", "pydantic", "httpx"],
-    "large": ["jupyterlab"],
+    "large": ["jupyterlab", "pandas", "matplotlib", "scikit-learn"],
 }
 
 
@@ -108,7 +108,7 @@ def method_uv(archive, reqs, venv, scratch, compile_, uv):
     run(cmd + (["--compile-bytecode"] if compile_ else []))
 
 
-def bench(name, archive, reqs, rounds, compile_, uv):
+def bench(name, archive, reqs, rounds, compile_, uv, scratch_root):
     methods = {
         "wagon": method_wagon,
         "pip": method_pip,
@@ -117,23 +117,40 @@ def bench(name, archive, reqs, rounds, compile_, uv):
     times = {m: [] for m in methods}
     venv_times = []
     order = list(methods)
-    for round_ in range(rounds):
-        # Alternate the order so no method always runs on a warmer cache.
-        order = order[1:] + order[:1]
-        for method in order:
-            scratch = Path(tempfile.mkdtemp(dir=WORK))
-            try:
+    table_scratch = Path(tempfile.mkdtemp(dir=scratch_root, prefix="bench-"))
+    try:
+        for round_ in range(rounds):
+            # Alternate the order so no method always runs on a warmer cache.
+            order = order[1:] + order[:1]
+            for method in order:
+                # Earlier runs' venvs stay until the table is done: deleting thousands of files
+                # slows the next file creations on some file systems (see settle()).
+                scratch = Path(tempfile.mkdtemp(dir=table_scratch))
                 venv, venv_time = fresh_venv(scratch, with_pip=(method == "pip"))
                 venv_times.append(venv_time)
-                # Flush earlier runs' writes (and the discards of deleted venvs) first, so no
-                # method pays for another's I/O.
+                # Flush earlier runs' writes first, so no method pays for another's I/O.
                 os.sync()
                 start = time.perf_counter()
                 methods[method](archive, reqs, venv, scratch, compile_)
                 times[method].append(time.perf_counter() - start)
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        shutil.rmtree(table_scratch, ignore_errors=True)
     return {m: statistics.median(t) for m, t in times.items()}, statistics.median(venv_times)
+
+
+def settle(seconds):
+    """Waits before each table for recently deleted files to age out.
+
+    ext4 without a journal skips inodes deleted in the last 60 s (longer while their inode table
+    block is unwritten) when it allocates new ones, and the scan past them costs each new file up
+    to a millisecond of kernel time. Whoever runs right after a big deletion pays for it, so the
+    benchmark keeps each table's venvs until the table is done and lets deleted inodes age out
+    before the next one, instead of charging whichever method happens to follow a deletion.
+    """
+    if seconds > 0:
+        os.sync()
+        print(f"(settling {seconds} s so recently deleted files age out)", file=sys.stderr, flush=True)
+        time.sleep(seconds)
 
 
 def main():
@@ -141,10 +158,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sets", default="small,medium,large")
     parser.add_argument("--modes", default="plain,compiled", help="plain, compiled, or both")
+    parser.add_argument("--scratch", type=Path, default=WORK,
+                        help="where the venvs are created (its file system is what is measured)")
+    parser.add_argument("--settle", type=int, default=65,
+                        help="seconds to wait between tables after deleting venvs (see settle())")
     args = parser.parse_args()
     if not WAGON.exists():
         sys.exit(f"{WAGON} is missing: run `cargo build --release` first")
     WORK.mkdir(parents=True, exist_ok=True)
+    args.scratch.mkdir(parents=True, exist_ok=True)
     uv = tools()
     uv_version = run([uv, "--version"]).stdout.strip()
     pip_version = run([sys.executable, "-m", "pip", "--version"]).stdout.split()[1]
@@ -159,7 +181,8 @@ def main():
         print("|---|---|---|---|---|---|---|---|---|")
         for name in args.sets.split(","):
             archive, reqs, count = prepare(name, SETS[name])
-            medians, venv_time = bench(name, archive, reqs, args.rounds, compile_, uv)
+            settle(args.settle)
+            medians, venv_time = bench(name, archive, reqs, args.rounds, compile_, uv, args.scratch)
             size = archive.stat().st_size / 1e6
             print(f"| {name} | {count} | {size:.1f} | {venv_time:.3f} | {medians['wagon']:.3f} | "
                   f"{medians['pip']:.3f} | {medians['uv']:.3f} | {medians['pip'] / medians['wagon']:.1f}x | "
