@@ -534,29 +534,34 @@ fn move_file(from: &Path, to: &Path) -> Result<(), UnpackError> {
 }
 
 /// Byte-compiles the installed `.py` files with the target interpreter — one process per core,
-/// each taking its share of the files — and adds the `.pyc` files to each RECORD, so an
-/// uninstall removes them too.
+/// each asking for the next file as it finishes one, largest first, so the cores stay evenly
+/// busy — and adds the `.pyc` files to each RECORD, so an uninstall removes them too.
 fn compile_bytecode(layout: &Layout, staged: &[StagedWheel]) -> Result<(), UnpackError> {
-    const SCRIPT: &str = "import sys, py_compile, importlib.util\nfor line in sys.stdin:\n    path = line.rstrip('\\n')\n    try:\n        py_compile.compile(path, doraise=True)\n        print(importlib.util.cache_from_source(path))\n    except Exception:\n        print('')\n";
-    let sources: Vec<(usize, &Path)> = staged
+    // One path per line in, the `.pyc` written (or an empty line) out, flushed per file.
+    const SCRIPT: &str = "import sys, py_compile, importlib.util\nfor line in iter(sys.stdin.readline, ''):\n    path = line.rstrip('\\n')\n    try:\n        py_compile.compile(path, doraise=True)\n        out = importlib.util.cache_from_source(path)\n    except Exception:\n        out = ''\n    sys.stdout.write(out + '\\n')\n    sys.stdout.flush()\n";
+    let mut sources: Vec<(usize, &Path, u64)> = staged
         .iter()
         .enumerate()
         .flat_map(|(i, w)| w.files.iter().map(move |f| (i, f.dest.as_path())))
         .filter(|(i, path)| {
-            path.extension().is_some_and(|e| e == "py") && path.starts_with(&staged[*i].lib_dir)
+            path.extension().is_some_and(|e| e == "py")
+                && path.starts_with(&staged[*i].lib_dir)
+                // The exchange is line by line.
+                && !path.as_os_str().as_encoded_bytes().contains(&b'\n')
         })
+        .map(|(i, path)| (i, path, std::fs::metadata(path).map_or(0, |m| m.len())))
         .collect();
     if sources.is_empty() {
         return Ok(());
     }
+    sources.sort_by_key(|(_, _, size)| std::cmp::Reverse(*size));
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(sources.len());
-    let chunk = sources.len().div_ceil(workers);
-    let outputs: Vec<Result<String, UnpackError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sources
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || compile_chunk(&layout.python, SCRIPT, part)))
+    let next = AtomicUsize::new(0);
+    let outputs: Vec<Result<Vec<(usize, String)>, UnpackError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| scope.spawn(|| compile_worker(&layout.python, SCRIPT, &sources, &next)))
             .collect();
         handles
             .into_iter()
@@ -567,15 +572,13 @@ fn compile_bytecode(layout: &Layout, staged: &[StagedWheel]) -> Result<(), Unpac
             .collect()
     });
     let mut extra_rows: BTreeMap<usize, String> = BTreeMap::new();
-    for (part, output) in sources.chunks(chunk).zip(outputs) {
-        for ((wheel, _), pyc) in part.iter().zip(output?.lines()) {
-            if pyc.is_empty() {
-                continue;
-            }
+    for output in outputs {
+        for (source, pyc) in output? {
+            let wheel = sources[source].0;
             let pyc = PathBuf::from(pyc);
             if let Ok(bytes) = std::fs::read(&pyc) {
-                extra_rows.entry(*wheel).or_default().push_str(&record::row(
-                    &staged[*wheel].lib_dir,
+                extra_rows.entry(wheel).or_default().push_str(&record::row(
+                    &staged[wheel].lib_dir,
                     &pyc,
                     Some(&record::sha256(&bytes)),
                     Some(bytes.len() as u64),
@@ -593,33 +596,54 @@ fn compile_bytecode(layout: &Layout, staged: &[StagedWheel]) -> Result<(), Unpac
     Ok(())
 }
 
-/// Runs one compiling interpreter over `files`; returns one output line per file.
-fn compile_chunk(
+/// Runs one compiling interpreter, feeding it the next source in `sources` each time it has
+/// finished one; returns (index in `sources`, `.pyc` written) for each file it compiled.
+fn compile_worker(
     python: &Path,
     script: &str,
-    files: &[(usize, &Path)],
-) -> Result<String, UnpackError> {
-    use std::io::Write;
-    let input: String = files
-        .iter()
-        .map(|(_, p)| format!("{}\n", p.display()))
-        .collect();
+    sources: &[(usize, &Path, u64)],
+    next: &AtomicUsize,
+) -> Result<Vec<(usize, String)>, UnpackError> {
+    use std::io::{BufRead, Write};
     let mut child = std::process::Command::new(python)
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(UnpackError::io("run", python))?;
-    // Feed the list from another thread: the child's output fills its pipe while we write.
-    let stdin = child.stdin.take();
-    let feeder = std::thread::spawn(move || {
-        if let Some(mut stdin) = stdin {
-            let _ = stdin.write_all(input.as_bytes());
+    let died = || UnpackError::Other(format!("{} stopped while compiling", python.display()));
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(died());
+    };
+    let mut stdout = std::io::BufReader::new(stdout);
+    let mut compiled = Vec::new();
+    let mut line = String::new();
+    let result = loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some((_, path, _)) = sources.get(index) else {
+            break Ok(());
+        };
+        let mut request = path.as_os_str().as_encoded_bytes().to_vec();
+        request.push(b'\n');
+        if stdin
+            .write_all(&request)
+            .and_then(|()| stdin.flush())
+            .is_err()
+        {
+            break Err(died());
         }
-    });
-    let output = child
-        .wait_with_output()
-        .map_err(UnpackError::io("run", python))?;
-    let _ = feeder.join();
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        line.clear();
+        match stdout.read_line(&mut line) {
+            Ok(read) if read > 0 => {
+                let pyc = line.trim_end_matches('\n');
+                if !pyc.is_empty() {
+                    compiled.push((index, pyc.to_string()));
+                }
+            }
+            _ => break Err(died()),
+        }
+    };
+    drop(stdin);
+    let _ = child.wait();
+    result.map(|()| compiled)
 }
