@@ -398,6 +398,30 @@ fn a_bad_wheel_leaves_the_environment_exactly_as_before() {
 }
 
 #[test]
+fn a_wheel_installing_two_entries_to_one_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = Venv::new(false);
+    let before = tree(venv.root());
+    let wheel = WheelBuilder::new("twice", "1.0")
+        .module("twice", "A = 1\n")
+        .file("twice-1.0.data/purelib/twice.py", "B = 2\n")
+        .build(&dir.path().join("w"));
+    let archive = archive_of(dir.path(), Format::TarGz, "twice", "1.0", &[wheel], &[]);
+    let out = install_into(&archive, &venv, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("twice-1.0-py3-none-any.whl") && err.contains("two entries install to"),
+        "{err}"
+    );
+    let after: Vec<String> = tree(venv.root())
+        .into_iter()
+        .filter(|p| !p.ends_with(".wagon-install.lock"))
+        .collect();
+    assert_eq!(after, before, "nothing installed");
+}
+
+#[test]
 fn concurrent_installs_serialise_on_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let archive = crate::common::demo_archive(dir.path(), Format::TarGz);
