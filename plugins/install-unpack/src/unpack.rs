@@ -128,8 +128,15 @@ pub fn unpack(
             })?),
             None => None,
         };
-        let mut installed_hash =
-            Hasher::new("sha256").ok_or_else(|| bad("sha256 missing".into()))?;
+        // The installed RECORD wants each file's sha256. A file copied unchanged whose wheel
+        // RECORD is sha256 already has it verified; only rewritten scripts and other hashes
+        // need a second digest.
+        let reuses_verified = !is_script && expectation.is_some_and(|e| e.algorithm == "sha256");
+        let mut installed_hash = if reuses_verified {
+            None
+        } else {
+            Some(Hasher::new("sha256").ok_or_else(|| bad("sha256 missing".into()))?)
+        };
         let out = File::create(&staged).map_err(UnpackError::io("create", &staged))?;
         let mut out = BufWriter::with_capacity(COPY_BUFFER, out);
         let mut size = 0u64;
@@ -145,7 +152,9 @@ pub fn unpack(
             }
             size = all.len() as u64;
             let written = rewrite_shebang(all, &layout.python);
-            installed_hash.update(&written);
+            if let Some(hasher) = installed_hash.as_mut() {
+                hasher.update(&written);
+            }
             installed_size = written.len() as u64;
             out.write_all(&written)
                 .map_err(UnpackError::io("write", &staged))?;
@@ -161,7 +170,9 @@ pub fn unpack(
                 if let Some(hasher) = verify.as_mut() {
                     hasher.update(chunk);
                 }
-                installed_hash.update(chunk);
+                if let Some(hasher) = installed_hash.as_mut() {
+                    hasher.update(chunk);
+                }
                 size += read as u64;
                 installed_size = size;
                 out.write_all(chunk)
@@ -170,6 +181,7 @@ pub fn unpack(
         }
         out.flush().map_err(UnpackError::io("write", &staged))?;
         drop(out);
+        let mut verified = None;
         if let (Some(expectation), Some(hasher)) = (expectation, verify) {
             let actual = hasher.finish();
             if actual != expectation.digest || expectation.size.is_some_and(|s| s != size) {
@@ -178,14 +190,20 @@ pub fn unpack(
                     expectation.algorithm, expectation.digest
                 )));
             }
+            verified = Some(actual);
         }
+        let installed_digest = match (installed_hash, verified) {
+            (Some(hasher), _) => hasher.finish(),
+            (None, Some(verified)) => verified,
+            (None, None) => return Err(bad(format!("{path} was not hashed"))),
+        };
         if executable {
             set_executable(&staged)?;
         }
         rows.push_str(&record::row(
             &lib_dir,
             &dest,
-            Some(&installed_hash.finish()),
+            Some(&installed_digest),
             Some(installed_size),
         ));
         files.push(StagedFile { staged, dest, root });
