@@ -201,6 +201,15 @@ pub fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
+/// [`tree`] of an environment without the install lock file, which an install attempt leaves
+/// behind whether or not it changed anything.
+pub fn env_tree(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .into_iter()
+        .filter(|p| !p.ends_with(".wagon-install.lock"))
+        .collect()
+}
+
 /// Packs an unpacked archive's top folder back into a tar.gz, as a tampering user would.
 pub fn repack(top: &Path, out: &Path) -> PathBuf {
     let name = top.file_name().unwrap().to_string_lossy().into_owned();

@@ -9,7 +9,7 @@ use std::process::Command;
 use wagon_test_support::venv::Venv;
 use wagon_test_support::wheel::WheelBuilder;
 
-use crate::common::{Format, archive_of, tree, wagon};
+use crate::common::{Format, archive_of, env_tree, tree, wagon};
 
 /// Every file of the environment with its bytes, but bytecode caches and the install lock.
 fn state(venv: &Venv) -> BTreeMap<String, Vec<u8>> {
@@ -301,7 +301,7 @@ fn a_full_disk_gives_a_clear_error_and_leaves_nothing_partial() {
     // install: the environment's disk fills up while unpacking.
     let disk = TinyDisk::mount(&dir.path().join("small-env"), "300k");
     let venv = Venv::at(disk.path.join("venv"), false);
-    let before = tree(venv.root());
+    let before = env_tree(venv.root());
     let out = install(&archive, &venv).output().unwrap();
     assert!(!out.status.success());
     assert!(
@@ -309,11 +309,7 @@ fn a_full_disk_gives_a_clear_error_and_leaves_nothing_partial() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let after: Vec<String> = tree(venv.root())
-        .into_iter()
-        .filter(|p| !p.ends_with(".wagon-install.lock"))
-        .collect();
-    assert_eq!(after, before, "the environment changed");
+    assert_eq!(env_tree(venv.root()), before, "the environment changed");
 }
 
 #[test]

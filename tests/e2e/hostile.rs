@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use wagon_test_support::venv::Venv;
 
-use crate::common::{tree, wagon};
+use crate::common::{env_tree, tree, wagon};
 
 fn corpus() -> (PathBuf, Vec<Value>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/hostile");
@@ -25,7 +25,7 @@ fn every_hostile_archive_is_refused_everywhere() {
     let run_dir = scratch.path().join("cwd");
     std::fs::create_dir_all(&run_dir).unwrap();
     let venv = Venv::new(false);
-    let before = tree(venv.root());
+    let before = env_tree(venv.root());
     let mut summary = Vec::new();
     for case in &cases {
         let file = corpus.join(case["file"].as_str().unwrap());
@@ -78,17 +78,9 @@ fn every_hostile_archive_is_refused_everywhere() {
                 text.contains(expect),
                 "install --installer {installer} {name}: expected `{expect}` in {text}"
             );
-            let after: Vec<String> = tree(venv.root())
-                .into_iter()
-                .filter(|p| !p.ends_with(".wagon-install.lock"))
-                .collect();
-            let unchanged: Vec<String> = before
-                .iter()
-                .filter(|p| !p.ends_with(".wagon-install.lock"))
-                .cloned()
-                .collect();
             assert_eq!(
-                after, unchanged,
+                env_tree(venv.root()),
+                before,
                 "install --installer {installer} {name} changed the environment"
             );
         }

@@ -9,7 +9,7 @@ use wagon_test_support::python::{python3, run_python, stdout_text};
 use wagon_test_support::venv::Venv;
 use wagon_test_support::wheel::WheelBuilder;
 
-use crate::common::{Format, archive_of, install_into, tree, wagon};
+use crate::common::{Format, archive_of, env_tree, install_into, tree, wagon};
 
 /// Wheels exercising every feature: each `.data` scheme, entry points, `#!python` scripts,
 /// platlib, namespace packages, extras, and a marker that excludes a dependency.
@@ -360,7 +360,7 @@ fn a_bad_wheel_leaves_the_environment_exactly_as_before() {
         .status
         .success()
     );
-    let before = tree(venv.root());
+    let before = env_tree(venv.root());
     let before_bytes = std::fs::read(venv.site_packages().join("good.py")).unwrap();
 
     let wheels_dir = dir.path().join("w");
@@ -381,15 +381,7 @@ fn a_bad_wheel_leaves_the_environment_exactly_as_before() {
             && err.contains("bad.py does not match the wheel's RECORD"),
         "{err}"
     );
-    let after: Vec<String> = tree(venv.root())
-        .into_iter()
-        .filter(|p| !p.ends_with(".wagon-install.lock"))
-        .collect();
-    let before: Vec<String> = before
-        .into_iter()
-        .filter(|p| !p.ends_with(".wagon-install.lock"))
-        .collect();
-    assert_eq!(after, before, "no file added or removed");
+    assert_eq!(env_tree(venv.root()), before, "no file added or removed");
     assert_eq!(
         std::fs::read(venv.site_packages().join("good.py")).unwrap(),
         before_bytes
@@ -401,7 +393,7 @@ fn a_bad_wheel_leaves_the_environment_exactly_as_before() {
 fn a_wheel_installing_two_entries_to_one_path_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let venv = Venv::new(false);
-    let before = tree(venv.root());
+    let before = env_tree(venv.root());
     let wheel = WheelBuilder::new("twice", "1.0")
         .module("twice", "A = 1\n")
         .file("twice-1.0.data/purelib/twice.py", "B = 2\n")
@@ -414,11 +406,7 @@ fn a_wheel_installing_two_entries_to_one_path_is_refused() {
         err.contains("twice-1.0-py3-none-any.whl") && err.contains("two entries install to"),
         "{err}"
     );
-    let after: Vec<String> = tree(venv.root())
-        .into_iter()
-        .filter(|p| !p.ends_with(".wagon-install.lock"))
-        .collect();
-    assert_eq!(after, before, "nothing installed");
+    assert_eq!(env_tree(venv.root()), before, "nothing installed");
 }
 
 #[test]
