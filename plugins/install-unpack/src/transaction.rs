@@ -293,14 +293,13 @@ impl CommitPlan {
         }
 
         let mut dirs = Folders::default();
-        for root in roots {
-            if staged
-                .iter()
-                .flat_map(|w| &w.files)
-                .any(|f| &roots[f.root] == root)
-            {
-                dirs.create_missing(&mut plan, root);
-            }
+        let used_roots: BTreeSet<usize> = staged
+            .iter()
+            .flat_map(|w| &w.files)
+            .map(|f| f.root)
+            .collect();
+        for root in used_roots {
+            dirs.create_missing(&mut plan, &roots[root]);
         }
         let mut moved: HashSet<&Path> = HashSet::new();
         for (index, wheel) in staged.iter().enumerate() {

@@ -140,8 +140,7 @@ pub fn unpack(
         let out = File::create(&staged).map_err(UnpackError::io("create", &staged))?;
         let mut out = BufWriter::with_capacity(COPY_BUFFER, out);
         let mut size = 0u64;
-        let mut installed_size = 0u64;
-        if is_script {
+        let installed_size = if is_script {
             // Scripts are small: read whole, so the `#!python` line is seen entire.
             let mut all = Vec::new();
             entry
@@ -155,9 +154,9 @@ pub fn unpack(
             if let Some(hasher) = installed_hash.as_mut() {
                 hasher.update(&written);
             }
-            installed_size = written.len() as u64;
             out.write_all(&written)
                 .map_err(UnpackError::io("write", &staged))?;
+            written.len() as u64
         } else {
             loop {
                 let read = entry
@@ -174,11 +173,11 @@ pub fn unpack(
                     hasher.update(chunk);
                 }
                 size += read as u64;
-                installed_size = size;
                 out.write_all(chunk)
                     .map_err(UnpackError::io("write", &staged))?;
             }
-        }
+            size
+        };
         out.flush().map_err(UnpackError::io("write", &staged))?;
         drop(out);
         let mut verified = None;
