@@ -340,55 +340,37 @@ fn plugin_errors_and_protocol_mismatches_are_clear() {
     assert!(started.elapsed().as_secs() < 20);
 }
 
+/// `wagon ARGS` in `dir` with `toml` as its wagon.toml: (exit code, stderr).
+fn with_wagon_toml(dir: &Path, toml: &str, args: &[&str]) -> (Option<i32>, String) {
+    std::fs::write(dir.join("wagon.toml"), toml).unwrap();
+    let out = wagon().args(args).current_dir(dir).output().unwrap();
+    (out.status.code(), text(&out).1)
+}
+
 #[test]
 fn a_bad_wagon_toml_names_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("wagon.toml"),
+    let (code, stderr) = with_wagon_toml(
+        dir.path(),
         "[create]\nsource = \".\"\nfromat = \"zip\"\n",
-    )
-    .unwrap();
-    let out = wagon()
-        .args(["create"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out).1;
+        &["create"],
+    );
+    assert_eq!(code, Some(1));
     assert!(
         stderr.contains("wagon.toml") && stderr.contains("line 3") && stderr.contains("fromat"),
         "{stderr}"
     );
 
-    std::fs::write(
-        dir.path().join("wagon.toml"),
-        "[create]\nlevel = \"high\"\n",
-    )
-    .unwrap();
-    let out = wagon()
-        .args(["create"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stderr = text(&out).1;
+    let (_, stderr) = with_wagon_toml(dir.path(), "[create]\nlevel = \"high\"\n", &["create"]);
     assert!(
         stderr.contains("line 2") && stderr.contains("invalid type"),
         "{stderr}"
     );
 
-    std::fs::write(
-        dir.path().join("wagon.toml"),
+    let (_, stderr) = with_wagon_toml(
+        dir.path(),
         "[indexes.corp]\nurl = \"https://bob:hunter2@pypi.corp/simple\"\n",
-    )
-    .unwrap();
-    let out = wagon()
-        .args(["create", "x"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        text(&out).1.contains("stores credentials"),
-        "{}",
-        text(&out).1
+        &["create", "x"],
     );
+    assert!(stderr.contains("stores credentials"), "{stderr}");
 }
