@@ -7,7 +7,9 @@
 
 pub mod archive;
 pub mod check;
+pub mod containment;
 pub mod create;
+pub mod entry_points;
 pub mod journey;
 pub mod manifest;
 pub mod naming;
@@ -20,6 +22,7 @@ pub mod python;
 pub mod record;
 pub mod target;
 pub mod wheel;
+pub mod wheel_contents;
 
 /// This Wagon's version, recorded in `created_by_wagon_version`.
 pub const WAGON_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -103,6 +103,9 @@ pub fn python_tag(text: &str) -> Result<String, PythonSyntaxError> {
 #[derive(Debug, Clone)]
 pub struct CoreMetadata {
     pub name: PackageName,
+    /// The project name as METADATA spells it (`Flask`, not `flask`): the same `Name` header
+    /// the parse above read, kept only when it is a valid name normalising to [`Self::name`].
+    pub display_name: String,
     pub version: Version,
     pub requires_dist: Vec<Requirement>,
     pub requires_python: Option<VersionSpecifiers>,
@@ -117,13 +120,31 @@ pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, P
             reason: err.to_string(),
         }
     })?;
+    let display_name = spelled_name(bytes)
+        .filter(|spelled| PackageName::from_str(spelled).is_ok_and(|n| n == parsed.name))
+        .map_or_else(|| parsed.name.to_string(), str::to_string);
     Ok(CoreMetadata {
+        display_name,
         name: parsed.name,
         version: parsed.version,
         requires_dist: parsed.requires_dist.into_vec(),
         requires_python: parsed.requires_python,
         provides_extra: parsed.provides_extra.into_vec(),
     })
+}
+
+/// The first `Name` header of a METADATA file, matched case-insensitively as the email-header
+/// parser behind [`parse_core_metadata`] matches it.
+fn spelled_name(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes)
+        .ok()?
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| {
+            line.split_once(':')
+                .filter(|(key, _)| key.trim_end().eq_ignore_ascii_case("name"))
+                .map(|(_, value)| value.trim())
+        })
 }
 
 /// Whether a requirement applies in `env` when the requiring project was asked for `extras`.

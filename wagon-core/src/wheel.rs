@@ -61,9 +61,9 @@ impl WheelInfo {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io_error)?;
+        // Names unique, entries disjoint, sizes plausible: what every installer relies on.
         let mut zip =
-            zip::ZipArchive::new(BufReader::new(file)).map_err(|err| WheelError::Zip {
+            crate::archive::zip_check::open(path, u64::MAX).map_err(|err| WheelError::Zip {
                 path: path.to_path_buf(),
                 detail: err.to_string(),
             })?;
@@ -99,11 +99,7 @@ impl WheelInfo {
                 found: format!("{} {}", metadata.name, metadata.version),
             });
         }
-        let display_name = String::from_utf8_lossy(&bytes)
-            .lines()
-            .take_while(|line| !line.is_empty())
-            .find_map(|line| line.strip_prefix("Name:"))
-            .map_or_else(|| metadata.name.to_string(), |name| name.trim().to_string());
+        let display_name = metadata.display_name.clone();
         Ok(Self {
             path: path.to_path_buf(),
             file_name,

@@ -8,8 +8,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use wagon_core::archive::Limits;
+use wagon_core::containment::SchemeRoots;
 use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
 use wagon_core::target::Target;
+use wagon_core::wheel_contents::WheelContents;
 
 /// Installs with pip.
 #[derive(Debug, Default, Clone, Copy)]
@@ -24,15 +27,21 @@ impl Installer for Pip {
 
     fn install(&self, request: &InstallRequest<'_>) -> Result<InstallOutcome, InstallerError> {
         let target = request.target;
-        // pip does not check a wheel against its RECORD; Wagon does, before pip sees it.
+        // pip checks neither a wheel's RECORD nor where its files land against what this
+        // environment must keep; Wagon does, before pip sees any wheel.
+        let fail = |message: String| InstallerError::Failed {
+            installer: NAME.to_string(),
+            python: target.python.display().to_string(),
+            message,
+        };
+        let roots = SchemeRoots::of(target).map_err(fail)?;
         for wheel in &request.plan.wheels {
-            wagon_core::record::verify_wheel(&request.wheel_dir.join(&wheel.file_name)).map_err(
-                |message| InstallerError::Failed {
-                    installer: NAME.to_string(),
-                    python: target.python.display().to_string(),
-                    message: format!("{}: {message}", wheel.file_name),
-                },
-            )?;
+            WheelContents::open(
+                &request.wheel_dir.join(&wheel.file_name),
+                Limits::default().max_unpacked_bytes,
+            )
+            .and_then(|contents| contents.verify(&roots))
+            .map_err(|refused| fail(format!("{}: {refused}", wheel.file_name)))?;
         }
         let mut command = pip_command(target)?;
         isolate(&mut command);

@@ -13,7 +13,10 @@
 //! existing folders) — older versions moved aside, and everything put back on any error. A lock
 //! file in the environment serialises concurrent installs.
 
-mod entry_points;
+mod compile;
+mod installed;
+mod journal;
+mod launcher;
 mod layout;
 mod transaction;
 mod unpack;

@@ -1,29 +1,24 @@
-//! All-or-nothing installs: lock the environment, unpack every wheel into staging (in
-//! parallel), then move old versions aside and new files into place, undoing every step if any
-//! fails.
+//! All-or-nothing installs: under the environment's lock, finish or undo an interrupted install,
+//! unpack every wheel into staging (in parallel), plan the commit, journal it, then move old
+//! versions aside and new files into place, undoing every step if any fails.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use wagon_core::containment::{Destination, SchemeRoots};
 use wagon_core::python;
 
 use crate::UnpackError;
+use crate::installed::{self, Installed};
+use crate::journal::{EnvLock, Interrupted};
+
 use crate::layout::Layout;
 use crate::unpack::{self, StagedWheel};
-use wagon_core::record;
 
-/// The lock file that serialises installs into one environment.
-pub const LOCK_FILE: &str = ".wagon-install.lock";
-
-/// An installed distribution found in the environment.
-#[derive(Debug, Clone)]
-struct Installed {
-    dist_info: PathBuf,
-    version: String,
-}
+/// Staging folders are named so; they live directly in site-packages.
+const STAGING_PREFIX: &str = ".wagon-staging-";
 
 /// Installs `wheels` (path, requested) into `layout`; returns `name==version` of each installed.
 pub fn install(
@@ -32,17 +27,9 @@ pub fn install(
     reinstall: bool,
     compile: bool,
 ) -> Result<Vec<String>, UnpackError> {
-    let lock_path = layout.prefix.join(LOCK_FILE);
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(UnpackError::io("create the install lock", &lock_path))?;
-    lock.lock().map_err(UnpackError::io("lock", &lock_path))?;
-
-    recover(layout);
-    let installed = scan_installed(layout);
+    let mut lock = EnvLock::acquire(&layout.prefix)?;
+    recover(layout, &mut lock);
+    let installed = installed::scan(layout);
     let mut todo = Vec::new();
     for (wheel, requested) in wheels {
         let file = wheel
@@ -65,37 +52,30 @@ pub fn install(
         return Ok(Vec::new());
     }
 
-    std::fs::create_dir_all(&layout.purelib).map_err(UnpackError::io("create", &layout.purelib))?;
+    let purelib = layout.purelib();
+    std::fs::create_dir_all(&purelib).map_err(UnpackError::io("create", &purelib))?;
     let staging = tempfile::Builder::new()
-        .prefix(".wagon-staging-")
-        .tempdir_in(&layout.purelib)
-        .map_err(UnpackError::io(
-            "create a staging folder in",
-            &layout.purelib,
-        ))?;
+        .prefix(STAGING_PREFIX)
+        .tempdir_in(&purelib)
+        .map_err(UnpackError::io("create a staging folder in", &purelib))?;
     let started = std::time::Instant::now();
-    let roots = layout.roots();
-    let staged = unpack_all(layout, &roots, &todo, staging.path())?;
+    let staged = unpack_all(layout, &todo, staging.path())?;
     tracing::debug!(
         "unpacked {} wheels into staging in {:.3?}",
         staged.len(),
         started.elapsed()
     );
 
-    let plan = CommitPlan::new(&staged, &installed, &roots, &staging.path().join("trash"))?;
-    plan.execute(staging.path())?;
+    let plan = CommitPlan::new(layout, &staged, &installed, staging.path())?;
+    plan.execute(&mut lock)?;
     tracing::debug!("moved into place in {:.3?}", started.elapsed());
-    plan.prune_emptied(&[
-        &layout.purelib,
-        &layout.platlib,
-        &layout.scripts,
-        &layout.data,
-    ]);
+    plan.prune_emptied(&layout.roots);
     drop(staging);
+    lock.clear()?;
     tracing::debug!("cleaned up in {:.3?}", started.elapsed());
 
     if compile {
-        compile_bytecode(layout, &staged)?;
+        crate::compile::compile_bytecode(layout, &staged)?;
     }
     Ok(staged
         .iter()
@@ -106,7 +86,6 @@ pub fn install(
 /// Unpacks the wheels on all cores, largest first; the first failure wins.
 fn unpack_all(
     layout: &Layout,
-    roots: &[PathBuf],
     wheels: &[(PathBuf, bool)],
     staging: &Path,
 ) -> Result<Vec<StagedWheel>, UnpackError> {
@@ -131,7 +110,7 @@ fn unpack_all(
                     let Some(&index) = order.get(slot) else { break };
                     let (wheel, requested) = &wheels[index];
                     let wheel_staging = staging.join(index.to_string());
-                    let result = unpack::unpack(wheel, *requested, layout, roots, &wheel_staging);
+                    let result = unpack::unpack(wheel, *requested, layout, &wheel_staging);
                     let failed = result.is_err();
                     if let Ok(mut results) = results.lock() {
                         results[index] = Some(result);
@@ -159,49 +138,17 @@ fn unpack_all(
     Ok(staged)
 }
 
-/// The distributions installed in the environment, by normalised name.
-fn scan_installed(layout: &Layout) -> BTreeMap<String, Installed> {
-    let mut found = BTreeMap::new();
-    let mut dirs = vec![&layout.purelib];
-    if layout.platlib != layout.purelib {
-        dirs.push(&layout.platlib);
-    }
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stem) = name.strip_suffix(".dist-info") else {
-                continue;
-            };
-            let Some((project, version)) = stem.rsplit_once('-') else {
-                continue;
-            };
-            let Ok(project) = python::package_name(project) else {
-                continue;
-            };
-            found.insert(
-                project.to_string(),
-                Installed {
-                    dist_info: entry.path(),
-                    version: version.to_string(),
-                },
-            );
-        }
-    }
-    found
-}
-
-/// Everything the commit will do, decided before it starts and written to disk first, so that
-/// an install killed at any point can be undone by the next one ([`recover`]).
+/// Everything the commit will do, decided before it starts and journaled first, so that an
+/// install killed at any point can be undone by the next one ([`recover`]).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct CommitPlan {
-    /// Folders to create, parents first.
-    created_dirs: Vec<PathBuf>,
+pub struct CommitPlan {
+    /// The staging folder (in site-packages) the staged files and the trash live in.
+    staging: PathBuf,
     /// Files moved into the trash: old versions' files, and files a new one replaces.
     set_aside: Vec<(PathBuf, PathBuf)>,
-    /// Staged files moved to their destinations.
+    /// Folders to create, parents first.
+    created_dirs: Vec<PathBuf>,
+    /// Staged files (or whole staged folders) moved to their destinations.
     place: Vec<(PathBuf, PathBuf)>,
 }
 
@@ -212,53 +159,77 @@ fn folders_below<'a>(dest: &'a Path, root: &'a Path) -> impl Iterator<Item = &'a
         .take_while(move |dir| *dir != root && dir.starts_with(root))
 }
 
-/// Which folders exist or the plan creates, asking the file system once per folder.
+/// What stands at a path, as far as the commit cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Nothing,
+    Folder,
+    /// A file, or anything else that is not a folder.
+    File,
+    /// A symbolic link: never written through.
+    Link,
+}
+
+fn found(path: &Path) -> Found {
+    match path.symlink_metadata() {
+        Err(_) => Found::Nothing,
+        Ok(meta) if meta.file_type().is_symlink() => Found::Link,
+        Ok(meta) if meta.is_dir() => Found::Folder,
+        Ok(_) => Found::File,
+    }
+}
+
+/// What stands at each folder the commit touches, asking the file system once per folder.
 #[derive(Default)]
 struct Folders {
-    known: HashMap<PathBuf, bool>,
+    known: HashMap<PathBuf, Found>,
 }
 
 impl Folders {
-    fn exists(&mut self, dir: &Path) -> bool {
-        if let Some(exists) = self.known.get(dir) {
-            return *exists;
-        }
-        let exists = dir.is_dir();
-        self.known.insert(dir.to_path_buf(), exists);
-        exists
+    fn found(&mut self, dir: &Path) -> Found {
+        *self
+            .known
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| found(dir))
     }
 
     fn create(&mut self, plan: &mut CommitPlan, dir: &Path) {
-        if !self.exists(dir) {
+        if self.found(dir) != Found::Folder {
             plan.created_dirs.push(dir.to_path_buf());
-            self.known.insert(dir.to_path_buf(), true);
+            self.known.insert(dir.to_path_buf(), Found::Folder);
         }
     }
 
     /// Plans `dir` and its missing parents, parents first.
     fn create_missing(&mut self, plan: &mut CommitPlan, dir: &Path) {
-        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !self.exists(d)).collect();
+        let missing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| self.found(d) == Found::Nothing)
+            .collect();
         for dir in missing.into_iter().rev() {
             self.create(plan, dir);
         }
     }
 }
 
-/// The journal's name while the commit runs; renamed to [`COMMITTED`] once it is complete.
-const JOURNAL: &str = "journal.json";
-const COMMITTED: &str = "committed.json";
-
 impl CommitPlan {
     /// Plans the commit. A folder the environment lacks and only one wheel fills moves into
     /// place whole, in one rename; elsewhere (existing folders, folders shared by several wheels)
-    /// files move one by one, and whatever already sits at a destination is set aside first.
+    /// files move one by one, and whatever file already sits at a destination is set aside
+    /// first. A file never replaces a folder, nor a folder a file, unless what is replaced
+    /// belongs to a version being replaced; nothing is placed through a link.
     fn new(
+        layout: &Layout,
         staged: &[StagedWheel],
         installed: &BTreeMap<String, Installed>,
-        roots: &[PathBuf],
-        trash: &Path,
+        staging: &Path,
     ) -> Result<Self, UnpackError> {
-        let mut plan = Self::default();
+        let roots = layout.roots.roots();
+        let trash = staging.join("trash");
+        let mut plan = Self {
+            staging: staging.to_path_buf(),
+            ..Self::default()
+        };
         let mut aside: BTreeSet<PathBuf> = Default::default();
         let mut set_aside = |plan: &mut Self, file: PathBuf| {
             if aside.insert(file.clone()) {
@@ -269,11 +240,12 @@ impl CommitPlan {
         for wheel in staged {
             if let Some(old) = installed.get(wheel.name.as_str()) {
                 tracing::info!("replacing {} {}", wheel.name, old.version);
-                for file in distribution_files(old)? {
+                for file in installed::files(layout, old)? {
                     set_aside(&mut plan, file);
                 }
             }
         }
+        let replaced: HashSet<PathBuf> = plan.set_aside.iter().map(|(f, _)| f.clone()).collect();
 
         // The wheel filling each folder below a root, or `None` when several share it.
         let mut owners: HashMap<&Path, Option<usize>> = HashMap::new();
@@ -301,6 +273,9 @@ impl CommitPlan {
         for root in used_roots {
             dirs.create_missing(&mut plan, &roots[root]);
         }
+        let conflict = |wheel: &StagedWheel, message: String| {
+            UnpackError::wheel(&format!("{} {}", wheel.name, wheel.version), message)
+        };
         let mut moved: HashSet<&Path> = HashSet::new();
         for (index, wheel) in staged.iter().enumerate() {
             'files: for file in &wheel.files {
@@ -310,8 +285,31 @@ impl CommitPlan {
                     if moved.contains(dir) {
                         continue 'files;
                     }
-                    if dirs.exists(dir) {
-                        continue;
+                    match dirs.found(dir) {
+                        Found::Folder => continue,
+                        Found::Link => {
+                            return Err(conflict(
+                                wheel,
+                                format!(
+                                    "{} lies below {}, a symbolic link: Wagon does not install \
+                                     through links in an environment",
+                                    file.dest.display(),
+                                    dir.display()
+                                ),
+                            ));
+                        }
+                        Found::File if !replaced.contains(*dir) => {
+                            return Err(conflict(
+                                wheel,
+                                format!(
+                                    "{} needs a folder at {}, where a file of another project \
+                                     stands",
+                                    file.dest.display(),
+                                    dir.display()
+                                ),
+                            ));
+                        }
+                        Found::File | Found::Nothing => {}
                     }
                     if owners.get(dir) == Some(&Some(index)) {
                         // `staged` mirrors `dest` below the root: the folder's staged twin is
@@ -326,8 +324,18 @@ impl CommitPlan {
                     }
                     dirs.create(&mut plan, dir);
                 }
-                if file.dest.symlink_metadata().is_ok() {
-                    set_aside(&mut plan, file.dest.clone());
+                match found(&file.dest) {
+                    Found::Nothing => {}
+                    Found::Folder => {
+                        return Err(conflict(
+                            wheel,
+                            format!(
+                                "{} is a folder in the environment; a file cannot replace it",
+                                file.dest.display()
+                            ),
+                        ));
+                    }
+                    Found::File | Found::Link => set_aside(&mut plan, file.dest.clone()),
                 }
                 plan.place.push((file.staged.clone(), file.dest.clone()));
             }
@@ -335,16 +343,19 @@ impl CommitPlan {
         Ok(plan)
     }
 
-    /// Writes the journal, then performs the plan; on any error undoes what was done.
-    fn execute(&self, staging: &Path) -> Result<(), UnpackError> {
-        let journal = staging.join(JOURNAL);
+    /// Journals the plan, then performs it; on any error undoes what was done.
+    fn execute(&self, lock: &mut EnvLock) -> Result<(), UnpackError> {
         let text = serde_json::to_vec(self).map_err(|e| UnpackError::Other(e.to_string()))?;
-        write_synced(&journal, &text)?;
+        let journal = lock.begin(&text)?;
         if let Some(trash) = self.set_aside.first().and_then(|(_, kept)| kept.parent()) {
             std::fs::create_dir_all(trash).map_err(UnpackError::io("create", trash))?;
         }
         let fault = FaultPoint::from_env();
         let result = (|| {
+            for (original, kept) in &self.set_aside {
+                fault.step();
+                move_file(original, kept)?;
+            }
             for dir in &self.created_dirs {
                 fault.step();
                 match std::fs::create_dir(dir) {
@@ -352,10 +363,6 @@ impl CommitPlan {
                     Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
                     Err(err) => return Err(UnpackError::io("create", dir)(err)),
                 }
-            }
-            for (original, kept) in &self.set_aside {
-                fault.step();
-                move_file(original, kept)?;
             }
             for (staged, dest) in &self.place {
                 fault.step();
@@ -365,45 +372,42 @@ impl CommitPlan {
         })();
         if let Err(err) = result {
             self.roll_back();
-            let _ = std::fs::remove_file(&journal);
+            journal.abandon();
             return Err(err);
         }
-        // The commit point: from here on a recovery keeps the install instead of undoing it.
-        std::fs::rename(&journal, staging.join(COMMITTED))
-            .map_err(UnpackError::io("complete", &journal))?;
-        Ok(())
+        journal.commit()
     }
 
     /// Puts everything back as it was. Idempotent: it checks what each step left behind, so it
     /// also undoes a commit that was killed half-way.
     fn roll_back(&self) {
         for (staged, dest) in self.place.iter().rev() {
-            if !staged.exists()
+            if staged.symlink_metadata().is_err()
                 && dest.symlink_metadata().is_ok()
                 && let Err(err) = std::fs::rename(dest, staged)
             {
                 tracing::error!("rolling back {}: {err}", dest.display());
             }
         }
+        for dir in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
         for (original, kept) in self.set_aside.iter().rev() {
-            if kept.exists()
+            if kept.symlink_metadata().is_ok()
                 && original.symlink_metadata().is_err()
                 && let Err(err) = std::fs::rename(kept, original)
             {
                 tracing::error!("restoring {}: {err}", original.display());
             }
         }
-        for dir in self.created_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(dir);
-        }
     }
 
     /// After a successful commit: remove folders that setting old files aside left empty.
-    fn prune_emptied(&self, roots: &[&PathBuf]) {
+    fn prune_emptied(&self, roots: &SchemeRoots) {
         for (original, _) in &self.set_aside {
             let mut dir = original.parent();
             while let Some(current) = dir {
-                if roots.iter().any(|root| current == root.as_path())
+                if roots.roots().iter().any(|root| root.starts_with(current))
                     || std::fs::remove_dir(current).is_err()
                 {
                     break;
@@ -412,58 +416,96 @@ impl CommitPlan {
             }
         }
     }
-}
 
-/// Finishes or undoes installs that were interrupted (killed, or the machine stopped): a staging
-/// folder with a journal is rolled back, one with a committed journal is kept; either way the
-/// staging folder then goes. Runs under the install lock, before any new install.
-pub fn recover(layout: &Layout) {
-    let Ok(entries) = std::fs::read_dir(&layout.purelib) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with(".wagon-staging-") || !entry.path().is_dir() {
-            continue;
+    /// Checks a journaled plan before recovery acts on it: the staging folder is one of
+    /// Wagon's in site-packages, every staged or trashed path lies inside it, and every path
+    /// in the environment passes the containment rule. A journal is Wagon's own, named by a
+    /// token only the lock holds; this is the second line of defence.
+    fn check(&self, layout: &Layout) -> Result<(), String> {
+        let purelib = layout.purelib();
+        let staging_ok = self.staging.parent() == Some(purelib.as_path())
+            && self
+                .staging
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(STAGING_PREFIX));
+        if !staging_ok {
+            return Err(format!(
+                "its staging folder {} is not Wagon's",
+                self.staging.display()
+            ));
         }
-        let staging = entry.path();
-        let journal = staging.join(JOURNAL);
-        if let Ok(text) = std::fs::read(&journal) {
-            match serde_json::from_slice::<CommitPlan>(&text) {
-                Ok(plan) => {
-                    tracing::warn!(
-                        "rolling back an interrupted install ({})",
-                        staging.display()
-                    );
-                    plan.roll_back();
-                }
-                Err(err) => {
-                    tracing::error!("unreadable install journal {}: {err}", journal.display())
-                }
+        let in_staging = |path: &Path| {
+            path.strip_prefix(&self.staging)
+                .is_ok_and(|rel| rel.components().all(|c| matches!(c, Component::Normal(_))))
+        };
+        let contained = |path: &Path| -> Result<Destination, String> {
+            layout.roots.contain(path).map_err(|e| e.to_string())
+        };
+        for dir in &self.created_dirs {
+            let is_root_or_above = layout.roots.roots().iter().any(|r| r.starts_with(dir));
+            if !is_root_or_above {
+                contained(dir)?;
             }
-        } else if let Ok(text) = std::fs::read(staging.join(COMMITTED))
-            && let Ok(plan) = serde_json::from_slice::<CommitPlan>(&text)
-        {
-            plan.prune_emptied(&[
-                &layout.purelib,
-                &layout.platlib,
-                &layout.scripts,
-                &layout.data,
-            ]);
         }
-        if let Err(err) = std::fs::remove_dir_all(&staging) {
-            tracing::error!("removing {}: {err}", staging.display());
+        for (original, kept) in &self.set_aside {
+            contained(original)?;
+            if !in_staging(kept) {
+                return Err(format!("{} is outside its staging folder", kept.display()));
+            }
         }
+        for (staged, dest) in &self.place {
+            contained(dest)?;
+            if !in_staging(staged) {
+                return Err(format!(
+                    "{} is outside its staging folder",
+                    staged.display()
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
-/// Writes and flushes a small file, so the journal is on disk before the first move.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), UnpackError> {
-    use std::io::Write;
-    let mut file = File::create(path).map_err(UnpackError::io("create", path))?;
-    file.write_all(bytes)
-        .map_err(UnpackError::io("write", path))?;
-    file.sync_all().map_err(UnpackError::io("flush", path))
+/// Finishes or undoes an install that was interrupted (killed, or the machine stopped): the
+/// journal the lock names is checked, then rolled back (before its commit point) or tidied
+/// (after); leftover staging folders and journals then go. Runs under the install lock, so no
+/// other install is live.
+pub fn recover(layout: &Layout, lock: &mut EnvLock) {
+    if let Some(interrupted) = lock.interrupted() {
+        let (bytes, committed) = match interrupted {
+            Interrupted::Pending(bytes) => (bytes, false),
+            Interrupted::Committed(bytes) => (bytes, true),
+        };
+        match serde_json::from_slice::<CommitPlan>(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|plan| plan.check(layout).map(|()| plan))
+        {
+            Ok(plan) if committed => plan.prune_emptied(&layout.roots),
+            Ok(plan) => {
+                tracing::warn!(
+                    "rolling back an interrupted install ({})",
+                    plan.staging.display()
+                );
+                plan.roll_back();
+            }
+            Err(why) => tracing::error!("ignoring an install journal that is not Wagon's: {why}"),
+        }
+    }
+    let purelib = layout.purelib();
+    if let Ok(entries) = std::fs::read_dir(&purelib) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // `remove_dir_all` removes a link itself, never what it points to.
+            if name.starts_with(STAGING_PREFIX)
+                && let Err(err) = std::fs::remove_dir_all(entry.path())
+            {
+                tracing::error!("removing {}: {err}", entry.path().display());
+            }
+        }
+    }
+    if let Err(err) = lock.clear() {
+        tracing::error!("{err}");
+    }
 }
 
 /// Test hook for the interrupted-install tests: `WAGON_FAULT_ABORT_AT=N` aborts the process
@@ -492,30 +534,6 @@ impl FaultPoint {
     }
 }
 
-/// Every file an installed distribution's RECORD lists, and anything else in its dist-info.
-fn distribution_files(old: &Installed) -> Result<Vec<PathBuf>, UnpackError> {
-    let lib_dir = old
-        .dist_info
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let record_path = old.dist_info.join("RECORD");
-    let rows = std::fs::read(&record_path)
-        .map_err(UnpackError::io("read", &record_path))
-        .and_then(|bytes| record::parse(&bytes).map_err(UnpackError::Other))?;
-    let mut files: Vec<PathBuf> = rows
-        .keys()
-        .filter_map(|path| record::resolve(&lib_dir, path))
-        .filter(|file| file.is_file())
-        .collect();
-    if let Ok(entries) = std::fs::read_dir(&old.dist_info) {
-        files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
-    }
-    files.sort();
-    files.dedup();
-    Ok(files)
-}
-
 fn move_file(from: &Path, to: &Path) -> Result<(), UnpackError> {
     match std::fs::rename(from, to) {
         Ok(()) => Ok(()),
@@ -530,119 +548,4 @@ fn move_file(from: &Path, to: &Path) -> Result<(), UnpackError> {
             source: err,
         }),
     }
-}
-
-/// Byte-compiles the installed `.py` files with the target interpreter — one process per core,
-/// each asking for the next file as it finishes one, largest first, so the cores stay evenly
-/// busy — and adds the `.pyc` files to each RECORD, so an uninstall removes them too.
-fn compile_bytecode(layout: &Layout, staged: &[StagedWheel]) -> Result<(), UnpackError> {
-    // One path per line in, the `.pyc` written (or an empty line) out, flushed per file.
-    const SCRIPT: &str = "import sys, py_compile, importlib.util\nfor line in iter(sys.stdin.readline, ''):\n    path = line.rstrip('\\n')\n    try:\n        py_compile.compile(path, doraise=True)\n        out = importlib.util.cache_from_source(path)\n    except Exception:\n        out = ''\n    sys.stdout.write(out + '\\n')\n    sys.stdout.flush()\n";
-    let mut sources: Vec<(usize, &Path, u64)> = staged
-        .iter()
-        .enumerate()
-        .flat_map(|(i, w)| w.files.iter().map(move |f| (i, f.dest.as_path())))
-        .filter(|(i, path)| {
-            path.extension().is_some_and(|e| e == "py")
-                && path.starts_with(&staged[*i].lib_dir)
-                // The exchange is line by line.
-                && !path.as_os_str().as_encoded_bytes().contains(&b'\n')
-        })
-        .map(|(i, path)| (i, path, std::fs::metadata(path).map_or(0, |m| m.len())))
-        .collect();
-    if sources.is_empty() {
-        return Ok(());
-    }
-    sources.sort_by_key(|(_, _, size)| std::cmp::Reverse(*size));
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(sources.len());
-    let next = AtomicUsize::new(0);
-    let outputs: Vec<Result<Vec<(usize, String)>, UnpackError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| scope.spawn(|| compile_worker(&layout.python, SCRIPT, &sources, &next)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(UnpackError::Other("a compile thread panicked".into())))
-            })
-            .collect()
-    });
-    let mut extra_rows: BTreeMap<usize, String> = BTreeMap::new();
-    for output in outputs {
-        for (source, pyc) in output? {
-            let wheel = sources[source].0;
-            let pyc = PathBuf::from(pyc);
-            if let Ok(bytes) = std::fs::read(&pyc) {
-                extra_rows.entry(wheel).or_default().push_str(&record::row(
-                    &staged[wheel].lib_dir,
-                    &pyc,
-                    Some(&record::sha256(&bytes)),
-                    Some(bytes.len() as u64),
-                ));
-            }
-        }
-    }
-    for (wheel, rows) in extra_rows {
-        let record_path = staged[wheel].dist_info.join("RECORD");
-        let mut text =
-            std::fs::read_to_string(&record_path).map_err(UnpackError::io("read", &record_path))?;
-        text.push_str(&rows);
-        std::fs::write(&record_path, text).map_err(UnpackError::io("write", &record_path))?;
-    }
-    Ok(())
-}
-
-/// Runs one compiling interpreter, feeding it the next source in `sources` each time it has
-/// finished one; returns (index in `sources`, `.pyc` written) for each file it compiled.
-fn compile_worker(
-    python: &Path,
-    script: &str,
-    sources: &[(usize, &Path, u64)],
-    next: &AtomicUsize,
-) -> Result<Vec<(usize, String)>, UnpackError> {
-    use std::io::{BufRead, Write};
-    let mut child = std::process::Command::new(python)
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(UnpackError::io("run", python))?;
-    let died = || UnpackError::Other(format!("{} stopped while compiling", python.display()));
-    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(died());
-    };
-    let mut stdout = std::io::BufReader::new(stdout);
-    let mut compiled = Vec::new();
-    let mut line = String::new();
-    let result = loop {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some((_, path, _)) = sources.get(index) else {
-            break Ok(());
-        };
-        let mut request = path.as_os_str().as_encoded_bytes().to_vec();
-        request.push(b'\n');
-        if stdin
-            .write_all(&request)
-            .and_then(|()| stdin.flush())
-            .is_err()
-        {
-            break Err(died());
-        }
-        line.clear();
-        match stdout.read_line(&mut line) {
-            Ok(read) if read > 0 => {
-                let pyc = line.trim_end_matches('\n');
-                if !pyc.is_empty() {
-                    compiled.push((index, pyc.to_string()));
-                }
-            }
-            _ => break Err(died()),
-        }
-    };
-    drop(stdin);
-    let _ = child.wait();
-    result.map(|()| compiled)
 }

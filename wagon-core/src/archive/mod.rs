@@ -7,6 +7,7 @@
 pub mod read;
 pub mod safety;
 pub mod write;
+pub mod zip_check;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -275,12 +275,24 @@ impl Archive {
     where
         F: FnMut(&str, &EntryPath, &mut dyn Read) -> Result<Flow, ArchiveError>,
     {
-        let file = File::open(&self.path).map_err(|source| ArchiveError::Open {
-            archive: self.path.clone(),
-            source,
-        })?;
-        let mut zip = zip::ZipArchive::new(BufReader::new(file))
-            .map_err(|err| self.corrupt(io::Error::other(err)))?;
+        let mut zip = super::zip_check::open(&self.path, self.limits.max_unpacked_bytes).map_err(
+            |problem| match problem {
+                super::zip_check::ZipProblem::NotZip(_)
+                | super::zip_check::ZipProblem::Open(_)
+                | super::zip_check::ZipProblem::Directory(_) => {
+                    self.corrupt(io::Error::other(problem))
+                }
+                super::zip_check::ZipProblem::TooLarge { max } => ArchiveError::TooLarge {
+                    archive: self.path.clone(),
+                    what: format!("its entries unpack to more than {max} bytes"),
+                },
+                refused => ArchiveError::UnsafeEntry {
+                    archive: self.path.clone(),
+                    entry: "(zip central directory)".to_string(),
+                    reason: refused.to_string(),
+                },
+            },
+        )?;
         for index in 0..zip.len() {
             let mut entry = zip
                 .by_index(index)

@@ -176,6 +176,16 @@ impl Target {
         )
     }
 
+    /// The interpreter's absolute path, as launchers and RECORD name it: what it reports as
+    /// `sys.executable`, else the path it was reached by made absolute. Never relative, so a
+    /// launcher works from any directory and never runs a `python` found relative to one.
+    pub fn executable(&self) -> PathBuf {
+        if self.report.executable.is_absolute() {
+            return self.report.executable.clone();
+        }
+        std::path::absolute(&self.python).unwrap_or_else(|_| self.python.clone())
+    }
+
     /// Whether this interpreter lives in a virtual environment.
     pub fn is_venv(&self) -> bool {
         self.report.prefix != self.report.base_prefix

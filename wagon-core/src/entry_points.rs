@@ -1,0 +1,167 @@
+//! Console and GUI scripts from a wheel's `entry_points.txt`: parsed, and checked against the
+//! entry-points spec (a plain name, a `module:object` value) before any launcher is written, so
+//! a name cannot leave the scripts folder and a value cannot smuggle code into the launcher.
+
+/// One `name = module:attr` line of `[console_scripts]` or `[gui_scripts]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub name: String,
+    pub module: String,
+    /// `attr` or `attr.sub`.
+    pub attrs: String,
+}
+
+/// Why a script entry point is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryPointError {
+    #[error("entry_points.txt line `{0}` is not `name = module:object`")]
+    Syntax(String),
+    #[error(
+        "entry point `{name}` = `{value}` is not a valid `module:object` reference (dotted \
+         Python identifiers, as the entry-points spec requires)"
+    )]
+    Value { name: String, value: String },
+    #[error("entry point `{name}` = `{value}` names no callable (expected `module:function`)")]
+    NotCallable { name: String, value: String },
+    #[error(
+        "script name `{0}` is not a plain file name (one component: no `/`, `\\`, `..` or \
+         control characters)"
+    )]
+    Name(String),
+}
+
+/// Parses the script sections of an `entry_points.txt` (INI, as `configparser` reads it) and
+/// checks every script's name and value.
+pub fn scripts(text: &str) -> Result<Vec<Script>, EntryPointError> {
+    let mut section = String::new();
+    let mut scripts = Vec::new();
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_string();
+            continue;
+        }
+        if section != "console_scripts" && section != "gui_scripts" {
+            continue;
+        }
+        let (name, value) = line
+            .split_once('=')
+            .ok_or_else(|| EntryPointError::Syntax(line.escape_debug().to_string()))?;
+        let (name, value) = (name.trim(), value.trim());
+        if !is_plain_name(name) {
+            return Err(EntryPointError::Name(name.escape_debug().to_string()));
+        }
+        scripts.push(parse_value(name, value)?);
+    }
+    Ok(scripts)
+}
+
+/// `module:attr [extras]`, each side dotted identifiers; extras do not change the launcher.
+fn parse_value(name: &str, value: &str) -> Result<Script, EntryPointError> {
+    let invalid = || EntryPointError::Value {
+        name: name.to_string(),
+        value: value.escape_debug().to_string(),
+    };
+    let reference = match value.split_once('[') {
+        Some((reference, extras)) => {
+            let extras = extras.trim_end();
+            if !extras.ends_with(']') || extras[..extras.len() - 1].contains(['[', ']']) {
+                return Err(invalid());
+            }
+            reference.trim()
+        }
+        None => value,
+    };
+    let Some((module, attrs)) = reference.split_once(':') else {
+        return if is_dotted_identifier(reference) {
+            Err(EntryPointError::NotCallable {
+                name: name.to_string(),
+                value: value.to_string(),
+            })
+        } else {
+            Err(invalid())
+        };
+    };
+    let (module, attrs) = (module.trim(), attrs.trim());
+    if !is_dotted_identifier(module) || !is_dotted_identifier(attrs) {
+        return Err(invalid());
+    }
+    Ok(Script {
+        name: name.to_string(),
+        module: module.to_string(),
+        attrs: attrs.to_string(),
+    })
+}
+
+/// `a.b_c.d`: Python identifiers joined by dots.
+fn is_dotted_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                && chars.all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
+
+/// One path component that stays where it is put.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', ':'])
+        && !name.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_scripts_and_skips_other_groups() {
+        let text = "[console_scripts]\ndemo = demo.cli:main\nother=pkg:obj.run [extra]\n\n[demo.plugins]\nx = y:z\n[gui_scripts]\ndemo-gui = demo.gui:start\n";
+        let parsed = scripts(text).unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[1].attrs, "obj.run");
+    }
+
+    #[test]
+    fn hostile_names_and_values_are_refused() {
+        for name in ["../../x", "a/b", "..", "a\\b", "c:x"] {
+            let text = format!("[console_scripts]\n{name} = demo:main\n");
+            assert_eq!(
+                scripts(&text),
+                Err(EntryPointError::Name(name.escape_debug().to_string())),
+                "{name}"
+            );
+        }
+        for value in [
+            "os import system; system('id'); from os:getcwd",
+            "demo:main()",
+            "demo:main; import os",
+            "de mo:main",
+            "demo:",
+            ":main",
+            "demo:main [x] [y]",
+            "1demo:main",
+        ] {
+            let text = format!("[gui_scripts]\nx = {value}\n");
+            assert!(
+                matches!(scripts(&text), Err(EntryPointError::Value { .. })),
+                "{value}: {:?}",
+                scripts(&text)
+            );
+        }
+        assert!(matches!(
+            scripts("[console_scripts]\nx = demo\n"),
+            Err(EntryPointError::NotCallable { .. })
+        ));
+        let ok = scripts("[console_scripts]\nx = pkg.mod : obj.attr [extra1, extra2]\n").unwrap();
+        assert_eq!(
+            (ok[0].module.as_str(), ok[0].attrs.as_str()),
+            ("pkg.mod", "obj.attr")
+        );
+    }
+}
