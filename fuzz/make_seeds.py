@@ -411,8 +411,26 @@ def pylock_seeds():
     )
 
 
+def destinations_seeds():
+    """Four newline-separated fields: a wheel entry name, an installed RECORD path, a
+    console-script line, a METADATA name."""
+    for name, fields in {
+        "plain": ["demo/__init__.py", "../../../bin/demo", "demo = demo.cli:main", "Demo"],
+        "escapes": ["../../x", "../../../../../../etc/passwd", "../../x = os:system", "../../../../x"],
+        "reserved": [
+            "lib/python3.11/site-packages/.wagon-staging-x/journal.json",
+            "../../../bin/python",
+            "python = demo:main",
+            "name",
+        ],
+        "data": ["bin/python3.11", "/fuzz/venv/pyvenv.cfg", "x = a.b:c [e]", "a.b-c"],
+    }.items():
+        write("destinations", name, "\n".join(fields).encode())
+
+
 def main():
     clear_seeds()
+    destinations_seeds()
     archive_seeds()
     manifest_seeds()
     wheel_filename_seeds()

@@ -210,6 +210,29 @@ pub fn env_tree(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Every entry below `dir` with its content (files' bytes, links' targets), skipping the install
+/// lock: to prove a refused install changed nothing, byte for byte.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    env_tree(dir)
+        .into_iter()
+        .map(|relative| {
+            let path = dir.join(&relative);
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let content = if meta.file_type().is_symlink() {
+                std::fs::read_link(&path)
+                    .unwrap()
+                    .into_os_string()
+                    .into_encoded_bytes()
+            } else if meta.is_file() {
+                std::fs::read(&path).unwrap()
+            } else {
+                b"<folder>".to_vec()
+            };
+            (relative, content)
+        })
+        .collect()
+}
+
 /// Packs an unpacked archive's top folder back into a tar.gz, as a tampering user would.
 pub fn repack(top: &Path, out: &Path) -> PathBuf {
     let name = top.file_name().unwrap().to_string_lossy().into_owned();

@@ -214,12 +214,12 @@ fn concurrent_creates_into_one_folder_never_tear_an_archive() {
 }
 
 /// A small tmpfs mounted for the test's life (root only, as in CI), to fill up on purpose.
-struct TinyDisk {
+pub(crate) struct TinyDisk {
     path: std::path::PathBuf,
 }
 
 impl TinyDisk {
-    fn mount(path: &Path, size: &str) -> TinyDisk {
+    pub(crate) fn mount(path: &Path, size: &str) -> TinyDisk {
         std::fs::create_dir_all(path).unwrap();
         let status = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])

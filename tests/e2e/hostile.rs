@@ -3,29 +3,45 @@
 //! installer — a clear error naming the entry, exit code 1, nothing written outside the
 //! destination, and the target environment unchanged.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use wagon_test_support::venv::Venv;
 
-use crate::common::{env_tree, tree, wagon};
+use crate::common::{snapshot, tree, wagon};
 
 fn corpus() -> (PathBuf, Vec<Value>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/hostile");
     let cases: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
-    assert!(cases.len() >= 25, "the corpus is there");
+    assert!(cases.len() >= 42, "the corpus is there");
     (dir.join("corpus"), cases)
+}
+
+/// Everything below `scratch` but the environment itself, byte for byte: the sentinel folder,
+/// the working directory, the temporary directory and whatever an escape would have created.
+fn outside(scratch: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    snapshot(scratch)
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with("env/venv/"))
+        .collect()
 }
 
 #[test]
 fn every_hostile_archive_is_refused_everywhere() {
     let (corpus, cases) = corpus();
+    // scratch/{cwd, tmp (TMPDIR), sentinel/, env/venv}: a wheel escaping the venv by `../` lands
+    // in env/ or scratch/, both watched.
     let scratch = tempfile::tempdir().unwrap();
     let run_dir = scratch.path().join("cwd");
-    std::fs::create_dir_all(&run_dir).unwrap();
-    let venv = Venv::new(false);
-    let before = env_tree(venv.root());
+    let tmp = scratch.path().join("tmp");
+    for dir in [&run_dir, &tmp, &scratch.path().join("sentinel")] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(scratch.path().join("sentinel/keep.txt"), b"keep me\n").unwrap();
+    let venv = Venv::at(scratch.path().join("env/venv"), false);
+    let env_before = snapshot(venv.root());
+    let outside_before = outside(scratch.path());
     let mut summary = Vec::new();
     for case in &cases {
         let file = corpus.join(case["file"].as_str().unwrap());
@@ -43,12 +59,18 @@ fn every_hostile_archive_is_refused_everywhere() {
                 .args(args)
                 .arg(&file)
                 .current_dir(&run_dir)
+                .env("TMPDIR", &tmp)
                 .output()
                 .unwrap();
             let text = format!(
                 "{}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                outside(scratch.path()),
+                outside_before,
+                "{args:?} {name} wrote outside its scratch folder: {text}"
             );
             (out.status.code(), text)
         };
@@ -79,8 +101,8 @@ fn every_hostile_archive_is_refused_everywhere() {
                 "install --installer {installer} {name}: expected `{expect}` in {text}"
             );
             assert_eq!(
-                env_tree(venv.root()),
-                before,
+                snapshot(venv.root()),
+                env_before,
                 "install --installer {installer} {name} changed the environment"
             );
         }
@@ -91,21 +113,16 @@ fn every_hostile_archive_is_refused_everywhere() {
         "nothing written in the working directory: {:?}",
         tree(&run_dir)
     );
-    assert_eq!(
-        tree(scratch.path()),
-        vec!["cwd".to_string()],
-        "nothing written beside it"
-    );
     for escaped in [
         "/tmp/wagon-hostile-absolute.txt",
         "/tmp/evil.txt",
         "/tmp/zip-evil.txt",
         "/tmp/evil.py",
+        "/tmp/wagon-injected",
+        "/wagon-victim",
+        "/wagon-header-escape",
     ] {
-        assert!(
-            !std::path::Path::new(escaped).exists(),
-            "{escaped} was written"
-        );
+        assert!(!Path::new(escaped).exists(), "{escaped} was written");
     }
     assert_eq!(summary.len(), cases.len());
 }

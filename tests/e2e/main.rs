@@ -4,6 +4,7 @@
 
 mod bad_inputs;
 mod common;
+mod containment;
 mod create;
 mod faults;
 mod hostile;

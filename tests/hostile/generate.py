@@ -15,6 +15,7 @@ import json
 import shutil
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,11 +28,11 @@ def record_hash(data):
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def wheel(name="demo", version="1.0", files=None, tamper=None):
+def wheel(name="demo", version="1.0", files=None, tamper=None, metadata=None):
     """A valid wheel (optionally with extra raw entries, or one file's bytes changed after RECORD)."""
     files = dict(files or {f"{name}.py": b"VALUE = 1\n"})
     info = f"{name}-{version}.dist-info"
-    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    files[f"{info}/METADATA"] = metadata or f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: hostile\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     rows = [f"{path},{record_hash(data)},{len(data)}" for path, data in files.items()]
     rows.append(f"{info}/RECORD,,")
@@ -195,8 +196,137 @@ def main():
     write_zip(OUT / "zip-traversal.wgn", [("demo/package.json", manifest(wheels)), ("demo/wheels/demo-1.0-py3-none-any.whl", good), ("demo/../../zip-evil.txt", b"pwned")])
     case("zip-traversal.wgn", "a zip entry named with ../", "demo/../../zip-evil.txt", show_reads_it=False)
 
+    issue_12_cases()
+
     (HERE / "cases.json").write_text(json.dumps(CASES, indent=2) + "\n")
     print(f"{len(CASES)} cases in {OUT}")
+
+
+def wheel_case(file, attack, expect, whl_bytes, extra_wheels=()):
+    """An archive holding `whl_bytes` as demo 1.0's wheel (plus `extra_wheels`: [(file, bytes)]),
+    consistent in every digest, so that only the wheel's contents can be refused."""
+    wheels = {"demo-1.0-py3-none-any.whl": whl_bytes, **dict(extra_wheels)}
+    entries = [tar_entry("demo/package.json", manifest(wheels))]
+    entries += [tar_entry(f"demo/wheels/{name}", data) for name, data in sorted(wheels.items())]
+    write_tar(OUT / file, entries)
+    case(file, attack, expect, show_reads_it=False)
+
+
+def deflate_bomb_wheel():
+    """demo 1.0 whose `demo.py` RECORD and zip headers say 10 bytes but whose deflated stream
+    inflates to 64 MiB of zeros: the bytes are patched in after zipfile wrote honest headers."""
+    honest = b"VALUE = 1\n"
+    good = wheel(files={"demo.py": honest})
+    bomb = zlib.compressobj(9, zlib.DEFLATED, -15)
+    stream = bomb.compress(b"\0" * (64 * 1024 * 1024)) + bomb.flush()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(buffer, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            target = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            if info.filename == "demo.py":
+                # Stored placeholder of the bomb's length, swapped for the stream below.
+                target.compress_type = zipfile.ZIP_STORED
+                out.writestr(target, b"\xAB" * len(stream))
+            else:
+                out.writestr(target, data)
+    raw = bytearray(buffer.getvalue())
+    at = raw.index(b"\xAB" * len(stream))
+    raw[at:at + len(stream)] = stream
+    crc = zlib.crc32(honest).to_bytes(4, "little")
+    for signature, method_at, crc_at in ((b"PK\x03\x04", 8, 14), (b"PK\x01\x02", 10, 16)):
+        start = 0
+        while (start := raw.find(signature, start)) != -1:
+            name_len_at = 26 if signature == b"PK\x03\x04" else 28
+            name_at = 30 if signature == b"PK\x03\x04" else 46
+            name_len = int.from_bytes(raw[start + name_len_at:start + name_len_at + 2], "little")
+            if bytes(raw[start + name_at:start + name_at + name_len]) == b"demo.py":
+                raw[start + method_at:start + method_at + 2] = (8).to_bytes(2, "little")
+                raw[start + crc_at:start + crc_at + 4] = crc
+                raw[start + crc_at + 8:start + crc_at + 12] = len(honest).to_bytes(4, "little")
+            start += 4
+    return bytes(raw)
+
+
+def overlapping_wheel():
+    """demo 1.0 plus 2,000 central-directory entries that all point at one deflated block."""
+    payload = b"VALUE = 1\n"
+    files = {f"demo/m{i}.py": payload for i in range(2000)}
+    files["demo.py"] = payload
+    honest = wheel(files=files)
+    raw = bytearray(honest)
+    # Every m*.py central record's local-header offset is set to that of demo/m0.py.
+    offsets = {}
+    start = 0
+    while (start := raw.find(b"PK\x01\x02", start)) != -1:
+        name_len = int.from_bytes(raw[start + 28:start + 30], "little")
+        name = bytes(raw[start + 46:start + 46 + name_len])
+        offsets[name] = start
+        start += 4
+    first = int.from_bytes(raw[offsets[b"demo/m0.py"] + 42:offsets[b"demo/m0.py"] + 46], "little")
+    for name, at in offsets.items():
+        if name.startswith(b"demo/m"):
+            raw[at + 42:at + 46] = first.to_bytes(4, "little")
+    return bytes(raw)
+
+
+def duplicate_entry_wheel():
+    """demo 1.0 with `demo.py` twice: the first matches RECORD, the second does not."""
+    good = wheel()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(buffer, "w") as out:
+        for info in src.infolist():
+            out.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info))
+        # zipfile warns but writes it: a second entry of the same name.
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out.writestr(zipfile.ZipInfo("demo.py", date_time=(1980, 1, 1, 0, 0, 0)), b"import os; os.system('id')\n")
+    return buffer.getvalue()
+
+
+def issue_12_cases():
+    """What a wheel or a stale environment file can say to steer an installer outside the
+    environment (issue 12), one case per finding that a single archive can carry."""
+    def scripts(text):
+        return wheel(files={"demo.py": b"def main():\n    pass\n", "demo-1.0.dist-info/entry_points.txt": text.encode()})
+
+    wheel_case("ep-name-escape.wgn", "a console script named ../../escaped-launcher",
+               "is not a plain file name", scripts("[console_scripts]\n../../escaped-launcher = demo:main\n"))
+    wheel_case("ep-value-injection.wgn", "an entry-point value that injects code into the launcher",
+               "is not a valid `module:object` reference",
+               scripts("[console_scripts]\ndemo = os import system; system('touch /tmp/wagon-injected'); from os:getcwd\n"))
+    wheel_case("staging-journal-in-wheel.wgn", "a wheel shipping .wagon-staging-x/journal.json in site-packages",
+               "reserved for Wagon's own files",
+               wheel(files={"demo.py": b"", ".wagon-staging-x/journal.json": b'{"created_dirs": [], "set_aside": [["/tmp/victim", "/tmp/x"]], "place": []}'}))
+    wheel_case("second-dist-info.wgn", "a wheel planting another project's RECORD (victimdist-1.0.dist-info)",
+               ".dist-info folders",
+               wheel(files={"demo.py": b"", "victimdist-1.0.dist-info/RECORD": b"../../../../wagon-victim,,\n"}))
+    wheel_case("metadata-two-names.wgn", "METADATA with `name: demo` then `Name: ../../../../x`",
+               "more than one `Name` field",
+               wheel(files={"demo.py": b"", "demo-1.0.data/headers/evil.h": b"#define EVIL 1\n"},
+                     metadata=b"Metadata-Version: 2.1\nname: demo\nName: ../../../../wagon-header-escape\nVersion: 1.0\n"))
+    shared = wheel("alpha", files={"shared/__init__.py": b"A = 1\n"})
+    clash = wheel(files={"demo.py": b"", "shared": b"not a folder\n"},
+                  metadata=b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nRequires-Dist: alpha\n")
+    wheel_case("file-over-folder.wgn", "a file installed where another project's folder goes",
+               "a file cannot replace it", clash, extra_wheels=[("alpha-1.0-py3-none-any.whl", shared)])
+    wheel_case("deflate-bomb-in-wheel.wgn", "a wheel member whose RECORD and zip say 10 bytes, inflating to 64 MiB",
+               "holds more bytes than", deflate_bomb_wheel())
+    wheel_case("overlapping-entries.wgn", "2,000 wheel entries sharing one deflated block",
+               "overlap", overlapping_wheel())
+    wheel_case("script-named-python.wgn", "a console script named python",
+               "the environment's own interpreter", scripts("[console_scripts]\npython = demo:main\n"))
+    wheel_case("data-bin-python.wgn", "a .data/data/bin/python replacing the interpreter",
+               "the environment's own interpreter",
+               wheel(files={"demo.py": b"", "demo-1.0.data/data/bin/python": b"#!/bin/sh\n"}))
+    wheel_case("data-pyvenv-cfg.wgn", "a .data/data/pyvenv.cfg replacing the venv's configuration",
+               "pyvenv.cfg", wheel(files={"demo.py": b"", "demo-1.0.data/data/pyvenv.cfg": b"home = /tmp\n"}))
+    wheel_case("data-install-lock.wgn", "a .data/data/.wagon-install.lock taking over Wagon's lock",
+               "reserved for Wagon's own files",
+               wheel(files={"demo.py": b"", "demo-1.0.data/data/.wagon-install.lock": b"x"}))
+    wheel_case("duplicate-in-wheel.wgn", "a wheel holding demo.py twice (the second not in RECORD)",
+               "two entries are named `demo.py`", duplicate_entry_wheel())
 
 
 if __name__ == "__main__":

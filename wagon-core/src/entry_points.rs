@@ -49,10 +49,10 @@ pub fn scripts(text: &str) -> Result<Vec<Script>, EntryPointError> {
         }
         let (name, value) = line
             .split_once('=')
-            .ok_or_else(|| EntryPointError::Syntax(line.escape_debug().to_string()))?;
+            .ok_or_else(|| EntryPointError::Syntax(line.chars().map(visible).collect()))?;
         let (name, value) = (name.trim(), value.trim());
         if !is_plain_name(name) {
-            return Err(EntryPointError::Name(name.escape_debug().to_string()));
+            return Err(EntryPointError::Name(name.chars().map(visible).collect()));
         }
         scripts.push(parse_value(name, value)?);
     }
@@ -63,7 +63,7 @@ pub fn scripts(text: &str) -> Result<Vec<Script>, EntryPointError> {
 fn parse_value(name: &str, value: &str) -> Result<Script, EntryPointError> {
     let invalid = || EntryPointError::Value {
         name: name.to_string(),
-        value: value.escape_debug().to_string(),
+        value: value.chars().map(visible).collect(),
     };
     let reference = match value.split_once('[') {
         Some((reference, extras)) => {
@@ -106,6 +106,15 @@ fn is_dotted_identifier(text: &str) -> bool {
         })
 }
 
+/// Control characters shown escaped in messages; everything else as written.
+fn visible(c: char) -> String {
+    if c.is_control() {
+        c.escape_default().collect()
+    } else {
+        c.to_string()
+    }
+}
+
 /// One path component that stays where it is put.
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
@@ -133,7 +142,7 @@ mod tests {
             let text = format!("[console_scripts]\n{name} = demo:main\n");
             assert_eq!(
                 scripts(&text),
-                Err(EntryPointError::Name(name.escape_debug().to_string())),
+                Err(EntryPointError::Name(name.chars().map(visible).collect())),
                 "{name}"
             );
         }

@@ -120,7 +120,15 @@ pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, P
             reason: err.to_string(),
         }
     })?;
-    let display_name = spelled_name(bytes)
+    // The field is single-use: two `Name`s would let two readers see two projects.
+    if name_headers(bytes).nth(1).is_some() {
+        return Err(PythonSyntaxError::Metadata {
+            input: source.to_string(),
+            reason: "it has more than one `Name` field".to_string(),
+        });
+    }
+    let display_name = name_headers(bytes)
+        .next()
         .filter(|spelled| PackageName::from_str(spelled).is_ok_and(|n| n == parsed.name))
         .map_or_else(|| parsed.name.to_string(), str::to_string);
     Ok(CoreMetadata {
@@ -133,14 +141,14 @@ pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, P
     })
 }
 
-/// The first `Name` header of a METADATA file, matched case-insensitively as the email-header
-/// parser behind [`parse_core_metadata`] matches it.
-fn spelled_name(bytes: &[u8]) -> Option<&str> {
+/// The `Name` headers of a METADATA file, matched case-insensitively as the email-header
+/// parser behind [`parse_core_metadata`] matches them.
+fn name_headers(bytes: &[u8]) -> impl Iterator<Item = &str> {
     std::str::from_utf8(bytes)
-        .ok()?
+        .unwrap_or_default()
         .lines()
         .take_while(|line| !line.is_empty())
-        .find_map(|line| {
+        .filter_map(|line| {
             line.split_once(':')
                 .filter(|(key, _)| key.trim_end().eq_ignore_ascii_case("name"))
                 .map(|(_, value)| value.trim())

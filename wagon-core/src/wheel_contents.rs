@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::archive::safety::{EntryPath, safe_relative_path};
 use crate::archive::zip_check;
@@ -125,8 +125,9 @@ impl WheelContents {
 
     /// Checks every entry against the RECORD and `roots`, reading each at most to its declared
     /// size: what the pip installer runs before handing the wheel to pip, which checks neither.
-    pub fn verify(mut self, roots: &SchemeRoots) -> Result<(), Refused> {
-        self.scripts(roots)?;
+    /// Returns where the wheel's files would land.
+    pub fn verify(mut self, roots: &SchemeRoots) -> Result<Vec<PathBuf>, Refused> {
+        let scripts = self.scripts(roots)?;
         let mut buffer = vec![0u8; 64 * 1024];
         let mut destinations = std::collections::HashSet::new();
         for index in 0..self.zip.len() {
@@ -172,7 +173,8 @@ impl WheelContents {
                 )));
             }
         }
-        Ok(())
+        destinations.extend(scripts.into_iter().map(|(_, dest)| dest.path));
+        Ok(destinations.into_iter().collect())
     }
 }
 
@@ -264,6 +266,28 @@ impl WheelFacts {
             Scheme::Platlib
         }
     }
+}
+
+/// The first file of one wheel that would land where another file of the same install needs a
+/// folder (`wheels` holds each wheel's name and destinations), as a message.
+pub fn file_over_folder(wheels: &[(String, Vec<PathBuf>)]) -> Option<String> {
+    let files: HashMap<&Path, &str> = wheels
+        .iter()
+        .flat_map(|(name, files)| files.iter().map(move |f| (f.as_path(), name.as_str())))
+        .collect();
+    wheels.iter().find_map(|(name, dests)| {
+        dests.iter().find_map(|dest| {
+            dest.ancestors().skip(1).find_map(|dir| {
+                files.get(dir).map(|owner| {
+                    format!(
+                        "{owner}: {} is a folder of another wheel of this install ({name}); a \
+                         file cannot replace it",
+                        dir.display()
+                    )
+                })
+            })
+        })
+    })
 }
 
 /// The wheel's one top-level `.dist-info` folder, which must name its project. Two would let a

@@ -12,7 +12,7 @@ use wagon_core::archive::Limits;
 use wagon_core::containment::SchemeRoots;
 use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
 use wagon_core::target::Target;
-use wagon_core::wheel_contents::WheelContents;
+use wagon_core::wheel_contents::{self, WheelContents};
 
 /// Installs with pip.
 #[derive(Debug, Default, Clone, Copy)]
@@ -35,13 +35,19 @@ impl Installer for Pip {
             message,
         };
         let roots = SchemeRoots::of(target).map_err(fail)?;
+        let mut destinations = Vec::new();
         for wheel in &request.plan.wheels {
-            WheelContents::open(
+            let files = WheelContents::open(
                 &request.wheel_dir.join(&wheel.file_name),
                 Limits::default().max_unpacked_bytes,
             )
             .and_then(|contents| contents.verify(&roots))
             .map_err(|refused| fail(format!("{}: {refused}", wheel.file_name)))?;
+            destinations.push((wheel.file_name.clone(), files));
+        }
+        // pip would install the first wheel, then fail on the second, leaving the first behind.
+        if let Some(clash) = wheel_contents::file_over_folder(&destinations) {
+            return Err(fail(clash));
         }
         let mut command = pip_command(target)?;
         isolate(&mut command);

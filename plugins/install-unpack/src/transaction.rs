@@ -324,6 +324,16 @@ impl CommitPlan {
                     }
                     dirs.create(&mut plan, dir);
                 }
+                if owners.contains_key(file.dest.as_path()) {
+                    return Err(conflict(
+                        wheel,
+                        format!(
+                            "{} is a folder of another wheel of this install; a file cannot \
+                             replace it",
+                            file.dest.display()
+                        ),
+                    ));
+                }
                 match found(&file.dest) {
                     Found::Nothing => {}
                     Found::Folder => {
