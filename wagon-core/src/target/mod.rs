@@ -265,9 +265,21 @@ fn platform_of(report: &ProbeReport) -> Result<Platform, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::python::parse_wheel_filename;
+
+    /// CPython 3.11.7 on glibc 2.36 Linux x86_64, as other modules' tests' target.
+    pub(crate) fn linux() -> Target {
+        let target = Target::from_report(
+            Path::new("py"),
+            report("linux", "x86_64", Some(("glibc", "2.36")), None),
+        );
+        let Ok(target) = target else {
+            panic!("{target:?}")
+        };
+        target
+    }
 
     fn report(
         sys_platform: &str,
