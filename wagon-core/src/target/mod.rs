@@ -58,6 +58,18 @@ pub struct ProbeReport {
     pub gil_disabled: bool,
     pub paths: BTreeMap<String, PathBuf>,
     pub has_pip: bool,
+    /// PEP 668: the distribution manages this interpreter's packages (never for a virtualenv).
+    #[serde(default)]
+    pub externally_managed: Option<ExternallyManaged>,
+}
+
+/// The `EXTERNALLY-MANAGED` marker of a distribution's interpreter.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExternallyManaged {
+    /// The marker file.
+    pub marker: PathBuf,
+    /// Its `[externally-managed] Error` text, which PEP 668 asks installers to show.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -318,6 +330,7 @@ pub(crate) mod tests {
             gil_disabled: false,
             paths: BTreeMap::new(),
             has_pip: false,
+            externally_managed: None,
         }
     }
 
