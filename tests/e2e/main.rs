@@ -9,6 +9,7 @@ mod create;
 mod faults;
 mod hostile;
 mod install;
+mod managed;
 mod native;
 mod plugins;
 mod pylock;

@@ -369,3 +369,182 @@ fn wagon_core_wheels(archive: &Path, dest: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// `lk-app` 1.0 needing `lk-dep>=1`, with `lk-dep` 1.1 and 0.5 in the archive; locked (the lock
+/// plans lk-app and lk-dep 1.1), unpacked, its lock rewritten by `edit` (given the lock and the
+/// folder of the wheels), and packed again.
+fn relocked(dir: &Path, case: &str, edit: impl FnOnce(&mut toml::Table, &Path)) -> PathBuf {
+    let wheels = dir.join("wheels");
+    let built = vec![
+        WheelBuilder::new("lk-app", "1.0")
+            .module("lk_app", "import lk_dep\n")
+            .requires_dist("lk-dep>=1")
+            .build(&wheels),
+        WheelBuilder::new("lk-dep", "1.1")
+            .module("lk_dep", "X = 11\n")
+            .build(&wheels),
+        WheelBuilder::new("lk-dep", "0.5")
+            .module("lk_dep", "X = 5\n")
+            .build(&wheels),
+    ];
+    let archive = archive_of(dir, Format::TarGz, "lk-app", "1.0", &built, &[]);
+    let out = wagon()
+        .arg("lock")
+        .arg(&archive)
+        .arg("--python")
+        .arg(python3())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let top = extract(&archive, &dir.join(case));
+    let mut lock = read_lock(&top);
+    edit(&mut lock, &top.join("wheels"));
+    std::fs::write(top.join("pylock.toml"), toml::to_string(&lock).unwrap()).unwrap();
+    crate::common::repack(&top, &dir.join(format!("{case}.wgn")))
+}
+
+/// The `[[packages]]` entry named `name`.
+fn entry<'a>(lock: &'a mut toml::Table, name: &str) -> &'a mut toml::Table {
+    lock["packages"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .map(|p| p.as_table_mut().unwrap())
+        .find(|p| p["name"].as_str() == Some(name))
+        .unwrap()
+}
+
+/// A lock wheel table naming `file` in `wheels` with its real size and sha256.
+fn lock_wheel(wheels: &Path, file: &str) -> toml::Value {
+    let (sha256, size) = wagon_core::wheel::sha256_file(&wheels.join(file)).unwrap();
+    let mut table = toml::Table::new();
+    table.insert("name".into(), file.into());
+    table.insert("path".into(), format!("wheels/{file}").into());
+    table.insert("size".into(), i64::try_from(size).unwrap().into());
+    let mut hashes = toml::Table::new();
+    hashes.insert("sha256".into(), sha256.into());
+    table.insert("hashes".into(), hashes.into());
+    toml::Value::Array(vec![table.into()])
+}
+
+/// Install refuses `archive` saying `expect`, leaving the venv as it was; validate reports it.
+fn refused_by_install_and_validate(archive: &Path, expect: &str) {
+    let venv = Venv::new(false);
+    let before = crate::common::env_tree(venv.root());
+    let out = crate::common::install_into(archive, &venv, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "install accepted it: {stderr}");
+    assert!(stderr.contains(expect), "install said: {stderr}");
+    assert_eq!(
+        crate::common::env_tree(venv.root()),
+        before,
+        "install changed the venv"
+    );
+    let out = wagon().arg("validate").arg(archive).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "validate accepted it: {stderr}");
+    assert!(stderr.contains(expect), "validate said: {stderr}");
+}
+
+#[test]
+fn a_lock_with_two_entries_for_one_project_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = relocked(dir.path(), "twice", |lock, wheels| {
+        let mut second = entry(lock, "lk-dep").clone();
+        second.insert("version".into(), "0.5".into());
+        second.insert(
+            "wheels".into(),
+            lock_wheel(wheels, "lk_dep-0.5-py3-none-any.whl"),
+        );
+        lock["packages"].as_array_mut().unwrap().push(second.into());
+    });
+    refused_by_install_and_validate(&archive, "the lock has two entries for lk-dep");
+}
+
+#[test]
+fn a_lock_entry_that_disagrees_with_its_wheel_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // The entry says lk-evil, its wheel is lk-dep.
+    let renamed = relocked(dir.path(), "renamed", |lock, _| {
+        entry(lock, "lk-dep").insert("name".into(), "lk-evil".into());
+    });
+    refused_by_install_and_validate(
+        &renamed,
+        "the lock entry lk-evil 1.1 names the wheel lk_dep-1.1-py3-none-any.whl, which is lk-dep 1.1",
+    );
+    // The entry says 1.1, its wheel is 0.5.
+    let downgraded = relocked(dir.path(), "downgraded", |lock, wheels| {
+        entry(lock, "lk-dep").insert(
+            "wheels".into(),
+            lock_wheel(wheels, "lk_dep-0.5-py3-none-any.whl"),
+        );
+    });
+    refused_by_install_and_validate(
+        &downgraded,
+        "the lock entry lk-dep 1.1 names the wheel lk_dep-0.5-py3-none-any.whl, which is lk-dep 0.5",
+    );
+}
+
+#[test]
+fn a_lock_whose_plan_leaves_a_requirement_unmet_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Consistent entry and wheel, but lk-app requires lk-dep>=1.
+    let too_old = relocked(dir.path(), "too-old", |lock, wheels| {
+        let dep = entry(lock, "lk-dep");
+        dep.insert("version".into(), "0.5".into());
+        dep.insert(
+            "wheels".into(),
+            lock_wheel(wheels, "lk_dep-0.5-py3-none-any.whl"),
+        );
+    });
+    refused_by_install_and_validate(
+        &too_old,
+        "the lock entry lk-app 1.0 (lk_app-1.0-py3-none-any.whl) requires `lk-dep>=1`, but the \
+         lock installs lk-dep 0.5 (lk_dep-0.5-py3-none-any.whl)",
+    );
+    // lk-dep's entry gone: lk-app's `dependencies` name nothing.
+    let dropped = |lock: &mut toml::Table| {
+        lock["packages"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|p| p["name"].as_str() != Some("lk-dep"));
+    };
+    let orphaned = relocked(dir.path(), "orphaned", |lock, _| dropped(lock));
+    refused_by_install_and_validate(
+        &orphaned,
+        "the lock entry lk-app 1.0 lists lk-dep among its dependencies, but the lock has no entry for it",
+    );
+    // ... and with `dependencies` emptied too, lk-app's Requires-Dist still needs it.
+    let missing = relocked(dir.path(), "missing", |lock, _| {
+        dropped(lock);
+        entry(lock, "lk-app").remove("dependencies");
+    });
+    refused_by_install_and_validate(
+        &missing,
+        "the lock entry lk-app 1.0 (lk_app-1.0-py3-none-any.whl) requires `lk-dep>=1`, which the \
+         lock does not install on this target",
+    );
+}
+
+#[test]
+fn a_lock_naming_a_wheel_by_url_only_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = relocked(dir.path(), "by-url", |lock, _| {
+        let wheel = entry(lock, "lk-dep")["wheels"].as_array_mut().unwrap()[0]
+            .as_table_mut()
+            .unwrap();
+        wheel.remove("path");
+        wheel.insert(
+            "url".into(),
+            "https://example.invalid/lk_dep-1.1-py3-none-any.whl".into(),
+        );
+    });
+    refused_by_install_and_validate(
+        &archive,
+        "the archive's lock may only name wheels inside the archive",
+    );
+}

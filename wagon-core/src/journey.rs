@@ -22,6 +22,8 @@ pub struct InstallOptions {
     pub reinstall: bool,
     /// Byte-compile the installed `.py` files.
     pub compile: bool,
+    /// Install even into an interpreter its distribution manages (PEP 668).
+    pub break_system_packages: bool,
     /// Extras of the archive's package to install too (`NAME[extra]`).
     pub extras: Vec<String>,
     /// Passed to the installer untouched.
@@ -70,6 +72,26 @@ pub enum JourneyError {
     Lock(#[from] LockError),
     #[error("cannot create a scratch directory: {0}")]
     Scratch(#[source] std::io::Error),
+    #[error(
+        "{target} is externally managed (PEP 668): its packages belong to the system's package \
+         manager, and installing into it can break the system.{}\nInstall into a virtualenv \
+         instead (`python3 -m venv DIR`, then `wagon install ARCHIVE --venv DIR`), or pass \
+         --break-system-packages if you really mean to install into this interpreter.",
+        quoted(.error.as_deref())
+    )]
+    ExternallyManaged {
+        target: String,
+        /// The distribution's own words (`EXTERNALLY-MANAGED`'s `Error`).
+        error: Option<String>,
+    },
+}
+
+/// The distribution's message, indented, on lines of its own.
+fn quoted(error: Option<&str>) -> String {
+    error.map_or_else(String::new, |text| {
+        let lines: Vec<String> = text.trim().lines().map(|l| format!("    {l}")).collect();
+        format!("\nIts distribution says:\n{}", lines.join("\n"))
+    })
 }
 
 /// An archive unpacked into a scratch directory, with its wheels read.
@@ -250,6 +272,16 @@ pub fn install_unpacked(
     installer: &dyn Installer,
     options: &InstallOptions,
 ) -> Result<(InstallPlan, InstallOutcome), JourneyError> {
+    // Before anything is installed: PEP 668 asks installers to leave the system's Python to
+    // the system's package manager unless the user insists.
+    if let Some(managed) = &target.report.externally_managed
+        && !options.break_system_packages
+    {
+        return Err(JourneyError::ExternallyManaged {
+            target: target.describe(),
+            error: managed.error.clone(),
+        });
+    }
     let started = std::time::Instant::now();
     let plan = plan(unpacked, target, options)?;
     tracing::debug!(
@@ -265,6 +297,7 @@ pub fn install_unpacked(
         upgrade: options.upgrade,
         reinstall: options.reinstall,
         compile: options.compile,
+        break_system_packages: options.break_system_packages,
         extra_args: &options.extra_args,
     })?;
     tracing::debug!(

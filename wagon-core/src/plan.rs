@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::python::{
-    ExtraName, IncompatibleTag, MarkerTree, PackageName, TagCompatibility, Version, VersionOrUrl,
-    VersionSpecifiers,
+    ExtraName, IncompatibleTag, MarkerTree, PackageName, Requirement, TagCompatibility, Version,
+    VersionOrUrl, VersionSpecifiers,
 };
 use crate::target::Target;
 use crate::wheel::WheelInfo;
@@ -321,23 +321,16 @@ fn enqueue_dependencies(
             .collect(),
         None => Vec::new(),
     };
-    for requirement in &wheel.metadata.requires_dist {
-        if !crate::python::requirement_applies(requirement, &target.markers, extras) {
-            continue;
-        }
+    for requirement in applying_requirements(wheel, extras, target) {
         if only_new.is_some()
             && crate::python::requirement_applies(requirement, &target.markers, &previous)
         {
             continue;
         }
-        let spec = match &requirement.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(spec)) => Some(spec.clone()),
-            _ => None,
-        };
         queue.push_back(Pending {
             name: requirement.name.clone(),
             extras: requirement.extras.to_vec(),
-            spec,
+            spec: version_spec(requirement).cloned(),
             display: requirement.to_string(),
             required_by: required_by.clone(),
             requested: false,
@@ -347,6 +340,107 @@ fn enqueue_dependencies(
             )),
         });
     }
+}
+
+/// The `Requires-Dist` of `wheel` that apply on `target` when it is installed with `extras`.
+fn applying_requirements<'a>(
+    wheel: &'a WheelInfo,
+    extras: &'a [ExtraName],
+    target: &'a Target,
+) -> impl Iterator<Item = &'a Requirement> + 'a {
+    wheel
+        .metadata
+        .requires_dist
+        .iter()
+        .filter(|r| crate::python::requirement_applies(r, &target.markers, extras))
+}
+
+/// The versions a requirement accepts; `None` for any version (or a URL, which no archived
+/// wheel can be told apart by).
+fn version_spec(requirement: &Requirement) -> Option<&VersionSpecifiers> {
+    match &requirement.version_or_url {
+        Some(VersionOrUrl::VersionSpecifier(spec)) => Some(spec),
+        _ => None,
+    }
+}
+
+/// A `Requires-Dist` of a planned wheel that the plan does not satisfy.
+#[derive(Debug)]
+pub struct Unmet<'a> {
+    /// The planned wheel that declares the requirement.
+    pub wheel: &'a PlannedWheel,
+    /// The requirement as written.
+    pub requirement: String,
+    /// The planned wheel of the required project, when there is one (at a version the
+    /// requirement excludes).
+    pub found: Option<&'a PlannedWheel>,
+}
+
+/// Every requirement of `plan`'s wheels that applies on `target` — with the extras the plan
+/// asks for, and those its own requirements ask of each other — and that no planned wheel
+/// satisfies. `select` never makes such a plan; a plan from elsewhere (a lock) may.
+pub fn unmet_requirements<'a>(
+    plan: &'a InstallPlan,
+    wheels: &[WheelInfo],
+    target: &Target,
+) -> Vec<Unmet<'a>> {
+    let info = |planned: &PlannedWheel| wheels.iter().find(|w| w.file_name == planned.file_name);
+    let planned_of = |name: &PackageName| plan.wheels.iter().find(|p| &p.name == name);
+    let mut extras: BTreeMap<&PackageName, BTreeSet<ExtraName>> = plan
+        .wheels
+        .iter()
+        .map(|p| (&p.name, p.extras.iter().cloned().collect()))
+        .collect();
+    // Extras only grow and are bounded by those the wheels declare: a fixed point is reached.
+    loop {
+        let mut wanted: Vec<(&PackageName, ExtraName)> = Vec::new();
+        for planned in &plan.wheels {
+            let Some(wheel) = info(planned) else { continue };
+            let own: Vec<ExtraName> = extras
+                .get(&planned.name)
+                .map(|e| e.iter().cloned().collect())
+                .unwrap_or_default();
+            for requirement in applying_requirements(wheel, &own, target) {
+                if let Some(dependency) = planned_of(&requirement.name) {
+                    wanted.extend(
+                        requirement
+                            .extras
+                            .iter()
+                            .map(|e| (&dependency.name, e.clone())),
+                    );
+                }
+            }
+        }
+        let mut changed = false;
+        for (name, extra) in wanted {
+            changed |= extras.entry(name).or_default().insert(extra);
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut unmet = Vec::new();
+    for planned in &plan.wheels {
+        let Some(wheel) = info(planned) else { continue };
+        let own: Vec<ExtraName> = extras
+            .get(&planned.name)
+            .map(|e| e.iter().cloned().collect())
+            .unwrap_or_default();
+        for requirement in applying_requirements(wheel, &own, target) {
+            let found = planned_of(&requirement.name);
+            let satisfied = found.is_some_and(|dependency| {
+                version_spec(requirement).is_none_or(|spec| spec.contains(&dependency.version))
+            });
+            if !satisfied {
+                unmet.push(Unmet {
+                    wheel: planned,
+                    requirement: requirement.to_string(),
+                    found,
+                });
+            }
+        }
+    }
+    unmet
 }
 
 /// The best wheel among `candidates`: satisfying `spec`, fitting the target, highest version

@@ -156,6 +156,9 @@ pub struct InstallRequest<'a> {
     pub reinstall: bool,
     /// Byte-compile the installed `.py` files (off by default, like uv).
     pub compile: bool,
+    /// The user allows installing into an externally managed interpreter (PEP 668); Wagon has
+    /// checked before calling, but an installer with its own check (pip) must be told.
+    pub break_system_packages: bool,
     /// Arguments passed through to the installer untouched (after `--` on the command line).
     pub extra_args: &'a [String],
 }

@@ -67,6 +67,11 @@ impl Installer for Pip {
         if request.reinstall {
             command.arg("--force-reinstall");
         }
+        // pip (23.0.1+) refuses a marked interpreter itself; only a marked one, so older pips
+        // never see an option they do not know.
+        if request.break_system_packages && target.report.externally_managed.is_some() {
+            command.arg("--break-system-packages");
+        }
         // Pin every wheel of the plan: pip then installs exactly what Wagon selected.
         for wheel in &request.plan.wheels {
             let extras = if wheel.extras.is_empty() {

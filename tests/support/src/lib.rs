@@ -4,8 +4,9 @@
 //! host Python 3 interpreter and throwaway virtual environments ([`python`],
 //! [`venv`]), spec-compliant wheels and source projects ([`wheel`], [`sdist`]),
 //! a loopback HTTP package index that pip can talk to ([`index`]), archives laid
-//! out exactly as cloudify wagon 1.0.3 wrote them ([`legacy`]) and deliberately
-//! malformed archives for error paths ([`hostile`]). None of it depends on
+//! out exactly as cloudify wagon 1.0.3 wrote them ([`legacy`]), deliberately
+//! malformed archives for error paths ([`hostile`]) and a stand-in for a
+//! distribution's own interpreter ([`system`]). None of it depends on
 //! Wagon's own code, so a bug in Wagon cannot hide behind a matching bug in its
 //! fixtures.
 //!
@@ -19,5 +20,6 @@ pub mod index;
 pub mod legacy;
 pub mod python;
 pub mod sdist;
+pub mod system;
 pub mod venv;
 pub mod wheel;

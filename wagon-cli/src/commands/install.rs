@@ -38,6 +38,17 @@ pub struct Args {
     #[arg(long)]
     ignore_platform: bool,
 
+    /// Install even into an interpreter its distribution manages (PEP 668's
+    /// EXTERNALLY-MANAGED), which can break the system's own Python programs.
+    // Not PIP_BREAK_SYSTEM_PACKAGES: that is pip's configuration, which Wagon sets aside (as uv
+    // does, with its own UV_BREAK_SYSTEM_PACKAGES); a variable set for pip was a choice about pip.
+    #[arg(
+        long,
+        env = "WAGON_BREAK_SYSTEM_PACKAGES",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    break_system_packages: bool,
+
     /// Extras of the package to install too (repeatable or comma-separated).
     #[arg(long, value_delimiter = ',')]
     extra: Vec<String>,
@@ -89,6 +100,7 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
         upgrade: args.upgrade,
         reinstall: args.reinstall,
         compile: args.compile,
+        break_system_packages: args.break_system_packages,
         extras: args.extra,
         extra_args: args.installer_args,
     };

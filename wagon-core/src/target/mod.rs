@@ -58,6 +58,18 @@ pub struct ProbeReport {
     pub gil_disabled: bool,
     pub paths: BTreeMap<String, PathBuf>,
     pub has_pip: bool,
+    /// PEP 668: the distribution manages this interpreter's packages (never for a virtualenv).
+    #[serde(default)]
+    pub externally_managed: Option<ExternallyManaged>,
+}
+
+/// The `EXTERNALLY-MANAGED` marker of a distribution's interpreter.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExternallyManaged {
+    /// The marker file.
+    pub marker: PathBuf,
+    /// Its `[externally-managed] Error` text, which PEP 668 asks installers to show.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -275,9 +287,21 @@ fn platform_of(report: &ProbeReport) -> Result<Platform, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::python::parse_wheel_filename;
+
+    /// CPython 3.11.7 on glibc 2.36 Linux x86_64, as other modules' tests' target.
+    pub(crate) fn linux() -> Target {
+        let target = Target::from_report(
+            Path::new("py"),
+            report("linux", "x86_64", Some(("glibc", "2.36")), None),
+        );
+        let Ok(target) = target else {
+            panic!("{target:?}")
+        };
+        target
+    }
 
     fn report(
         sys_platform: &str,
@@ -316,6 +340,7 @@ mod tests {
             gil_disabled: false,
             paths: BTreeMap::new(),
             has_pip: false,
+            externally_managed: None,
         }
     }
 

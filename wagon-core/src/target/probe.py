@@ -45,6 +45,30 @@ def has_module(name):
         return False
 
 
+def externally_managed():
+    # PEP 668: the distribution marks its interpreter with EXTERNALLY-MANAGED in the stdlib
+    # folder; a virtualenv is the user's own and never externally managed.
+    if sys.prefix != getattr(sys, "base_prefix", sys.prefix):
+        return None
+    try:
+        marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
+    except Exception:
+        return None
+    if not os.path.isfile(marker):
+        return None
+    error = None
+    try:
+        import configparser
+
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(marker, encoding="utf-8")
+        error = parser.get("externally-managed", "Error", fallback=None)
+    except Exception:
+        # An unreadable marker still marks the interpreter, without the distribution's words.
+        pass
+    return {"marker": marker, "error": error}
+
+
 print(json.dumps({
     "executable": sys.executable,
     "base_executable": getattr(sys, "_base_executable", sys.executable),
@@ -68,4 +92,5 @@ print(json.dumps({
     "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "paths": sysconfig.get_paths(),
     "has_pip": has_module("pip"),
+    "externally_managed": externally_managed(),
 }))
