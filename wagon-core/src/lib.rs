@@ -18,6 +18,7 @@ pub mod process;
 pub mod pylock;
 pub mod python;
 pub mod record;
+pub mod scratch;
 pub mod target;
 pub mod wheel;
 
