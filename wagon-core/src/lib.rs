@@ -12,6 +12,7 @@ pub mod journey;
 pub mod manifest;
 pub mod naming;
 pub mod pack;
+pub mod partial;
 pub mod plan;
 pub mod plugin;
 pub mod process;
