@@ -119,6 +119,16 @@ impl std::ops::DerefMut for ScratchFile {
     }
 }
 
+impl io::Write for ScratchFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// A new folder in this run's scratch folder, its name starting with `prefix`.
 pub fn tempdir(prefix: &str) -> io::Result<ScratchDir> {
     let run = current_run()?;
