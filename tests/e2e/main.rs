@@ -8,6 +8,7 @@ mod create;
 mod faults;
 mod hostile;
 mod install;
+mod interrupts;
 mod native;
 mod plugins;
 mod pylock;
