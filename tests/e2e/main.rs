@@ -9,6 +9,7 @@ mod create;
 mod faults;
 mod hostile;
 mod install;
+mod interrupts;
 mod managed;
 mod native;
 mod plugins;

@@ -80,12 +80,53 @@ fn builtin_commands() -> Vec<(String, String)> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ui::init_logging(cli.verbose, cli.quiet);
+    watch_interrupts();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             ui::print_error(&err);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// On SIGINT and SIGTERM the core removes this run's scratch folder and partial outputs and
+/// exits 130 or 143; this thread only turns the OS signals into calls to the core, outside the
+/// signal handler, where removing files is allowed.
+fn watch_interrupts() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use wagon_core::scratch::{self, Interrupt};
+    scratch::set_interrupt_reporter(ui::report_interrupt);
+    // The handlers are registered by the thread that serves them, so that no signal is ever
+    // swallowed by a handler nobody reads; the main thread waits until they are in place.
+    let (ready, registered) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("interrupts".to_string())
+        .spawn(move || {
+            let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+                Ok(signals) => signals,
+                Err(err) => {
+                    let _ = ready.send(Err(err));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(()));
+            for signal in signals.forever() {
+                scratch::interrupt(if signal == SIGTERM {
+                    Interrupt::Term
+                } else {
+                    Interrupt::Int
+                });
+            }
+        });
+    let outcome = match spawned {
+        Ok(_) => registered
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the watcher stopped"))),
+        Err(err) => Err(err),
+    };
+    if let Err(err) = outcome {
+        tracing::warn!("cannot watch for Ctrl-C: {err}; an interrupt may leave scratch files");
     }
 }
 

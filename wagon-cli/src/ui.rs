@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use wagon_core::archive::Limits;
+use wagon_core::scratch::Cleaned;
 
 pub fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
@@ -27,6 +28,27 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 }
 
 /// Prints an error and its causes, skipping a cause whose text the message already quotes.
+/// The one line an interrupt prints, naming what it removed.
+pub fn report_interrupt(_signal: wagon_core::scratch::Interrupt, cleaned: &Cleaned) {
+    let mut removed: Vec<String> = Vec::new();
+    if let Some(dir) = &cleaned.run_dir {
+        removed.push(format!("temporary files in {}", dir.display()));
+    }
+    if !cleaned.partials.is_empty() {
+        let names: Vec<String> = cleaned
+            .partials
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        removed.push(format!("partial output {}", names.join(", ")));
+    }
+    if removed.is_empty() {
+        eprintln!("wagon: interrupted; nothing to clean up");
+    } else {
+        eprintln!("wagon: interrupted; removed {}", removed.join(" and "));
+    }
+}
+
 pub fn print_error(err: &anyhow::Error) {
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {

@@ -187,13 +187,10 @@ pub fn create(
 
     progress.stage("probing the build interpreter");
     let build_target = Target::probe(&request.python)?;
-    let work = tempfile::Builder::new()
-        .prefix("wagon-create-")
-        .tempdir()
-        .map_err(io_error(
-            "create a scratch directory in",
-            &std::env::temp_dir(),
-        ))?;
+    let work = crate::scratch::tempdir("wagon-create-").map_err(io_error(
+        "create a scratch directory in",
+        &std::env::temp_dir(),
+    ))?;
     let fetched = match (&source, &request.source) {
         (Some(source), Some(spec)) => {
             progress.stage(&format!("fetching {spec} ({} source)", source.name()));

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::archive::{Archive, ArchiveError, WHEELS_DIR};
+use crate::archive::{Archive, ArchiveError, FILES_DIR, WHEELS_DIR};
 use crate::manifest::{Manifest, ManifestError};
 use crate::plan::{InstallPlan, PlanError, RootRequest, select};
 use crate::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
@@ -97,7 +97,7 @@ fn quoted(error: Option<&str>) -> String {
 /// An archive unpacked into a scratch directory, with its wheels read.
 #[derive(Debug)]
 pub struct Unpacked {
-    pub dir: tempfile::TempDir,
+    pub dir: crate::scratch::ScratchDir,
     pub top: String,
     pub manifest: Manifest,
     pub wheels: Vec<WheelInfo>,
@@ -113,8 +113,13 @@ impl Unpacked {
 }
 
 /// Reads the manifest (from the archive's head, so a bad one fails fast), then unpacks the
-/// archive into a scratch directory verifying every recorded digest, then reads each wheel.
+/// archive's metadata and wheels into a scratch directory verifying every recorded digest (the
+/// added files too, without writing them), then reads each wheel.
 pub fn unpack(archive: &Archive) -> Result<Unpacked, JourneyError> {
+    unpack_with(archive, false)
+}
+
+fn unpack_with(archive: &Archive, with_files: bool) -> Result<Unpacked, JourneyError> {
     let started = std::time::Instant::now();
     let name = archive.path().display().to_string();
     let doc = archive.read_manifest()?;
@@ -122,11 +127,13 @@ pub fn unpack(archive: &Archive) -> Result<Unpacked, JourneyError> {
         archive: name.clone(),
         source,
     })?;
-    let dir = tempfile::Builder::new()
-        .prefix("wagon-unpack-")
-        .tempdir()
-        .map_err(JourneyError::Scratch)?;
-    let digested = archive.extract(dir.path())?;
+    let dir = crate::scratch::tempdir("wagon-unpack-").map_err(JourneyError::Scratch)?;
+    // `files/*` are for the user (`get-file`), not the installer: hashed, never written.
+    let digested = if with_files {
+        archive.extract(dir.path())?
+    } else {
+        archive.extract_without(dir.path(), FILES_DIR)?
+    };
     let problems = crate::check::problems(&manifest, &digested.contents, &digested.sha256);
     if !problems.is_empty() {
         return Err(JourneyError::Inconsistent {
@@ -317,7 +324,7 @@ pub fn relock(
     format: &crate::archive::OutputFormat,
     destination: &Path,
 ) -> Result<PyLock, JourneyError> {
-    let unpacked = unpack(archive)?;
+    let unpacked = unpack_with(archive, true)?;
     let roots = roots(&unpacked.manifest, &[])?;
     let plan = select(&unpacked.wheels, &roots, target, false)?;
     let lock = PyLock::from_plan(&plan, &unpacked.wheels, &unpacked.manifest, target);

@@ -142,16 +142,16 @@ impl Compressor for ExternalCompressor {
             plugin: Arc::clone(&self.plugin),
             name: self.info.name.clone(),
             level,
-            spool: tempfile::NamedTempFile::new()?,
+            spool: wagon_core::scratch::tempfile()?,
             output,
         }))
     }
 
     fn decoder<'a>(&self, mut input: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
-        let mut spool = tempfile::NamedTempFile::new()?;
+        let mut spool = wagon_core::scratch::tempfile()?;
         io::copy(&mut input, &mut spool)?;
         spool.flush()?;
-        let decoded = tempfile::NamedTempFile::new()?;
+        let decoded = wagon_core::scratch::tempfile()?;
         self.plugin
             .request(
                 methods::COMPRESSOR_DECODE,
@@ -166,7 +166,7 @@ struct SpoolingEncoder<'a> {
     plugin: Arc<ExternalPlugin>,
     name: String,
     level: i32,
-    spool: tempfile::NamedTempFile,
+    spool: wagon_core::scratch::ScratchFile,
     output: Box<dyn Write + 'a>,
 }
 
@@ -183,7 +183,7 @@ impl Write for SpoolingEncoder<'_> {
 impl Encoder for SpoolingEncoder<'_> {
     fn finish(mut self: Box<Self>) -> io::Result<()> {
         self.spool.flush()?;
-        let encoded = tempfile::NamedTempFile::new()?;
+        let encoded = wagon_core::scratch::tempfile()?;
         self.plugin
             .request(
                 methods::COMPRESSOR_ENCODE,

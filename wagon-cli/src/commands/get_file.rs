@@ -1,11 +1,12 @@
-//! `wagon get-file ARCHIVE NAME`: extract one file packed under `files/`.
+//! `wagon get-file ARCHIVE NAME`: extract one file packed under `files/`, streamed.
 
-use std::io::Write;
+use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use wagon_core::archive::{FILES_DIR, Flow, safety::safe_relative_path};
+use wagon_core::partial::PartialFile;
 
 use super::Context;
 
@@ -36,22 +37,51 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     })?;
     let archive = context.open(&args.archive)?;
     let relative = format!("{FILES_DIR}/{wanted}");
-    let mut found = None;
-    let contents = archive.walk(|top, entry, reader| {
-        if entry.strip_top(top) == Some(relative.as_str()) {
-            let mut bytes = Vec::new();
-            reader.read_to_end(&mut bytes).map_err(|err| {
-                wagon_core::archive::ArchiveError::Corrupt {
-                    archive: args.archive.clone(),
-                    detail: format!("reading {entry}: {err}"),
-                }
-            })?;
-            found = Some(bytes);
-            return Ok(Flow::Stop);
+    let destination = args.output_dir.join(wanted.to_path());
+    // Streamed, never held in memory: to stdout, or to a partial file renamed when whole.
+    let mut out: Box<dyn Write> = Box::new(std::io::stdout().lock());
+    let mut partial = None;
+    if !args.stdout {
+        if destination.exists() && !args.force {
+            bail!(
+                "{} already exists; pass --force to overwrite it",
+                destination.display()
+            );
         }
-        Ok(Flow::Continue)
+        if let Some(parent) = destination.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let file = PartialFile::beside(&destination)
+            .with_context(|| format!("cannot write {}", destination.display()))?;
+        out = Box::new(BufWriter::with_capacity(
+            256 * 1024,
+            file.as_file().try_clone()?,
+        ));
+        partial = Some(file);
+    }
+    let mut found = false;
+    let mut write_failed = None;
+    let contents = archive.walk(|top, entry, reader| {
+        if entry.strip_top(top) != Some(relative.as_str()) {
+            return Ok(Flow::Continue);
+        }
+        found = true;
+        if let Err(err) = copy(reader, &mut out) {
+            match err {
+                Copy::Read(err) => {
+                    return Err(wagon_core::archive::ArchiveError::Corrupt {
+                        archive: args.archive.clone(),
+                        detail: format!("reading {entry}: {err}"),
+                    });
+                }
+                // Not the archive's fault (a full disk, a closed pipe): reported as such below.
+                Copy::Write(err) => write_failed = Some(err),
+            }
+        }
+        Ok(Flow::Stop)
     })?;
-    let Some(bytes) = found else {
+    if !found {
         let available: Vec<&str> = contents.files_in(FILES_DIR).collect();
         bail!(
             "{} holds no file `{}` (files: {}); `wagon list-files` shows them",
@@ -63,26 +93,46 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 available.join(", ")
             }
         );
+    }
+    let target = if args.stdout {
+        "standard output".to_string()
+    } else {
+        destination.display().to_string()
     };
-    if args.stdout {
-        std::io::stdout().write_all(&bytes)?;
+    if let Some(err) = write_failed {
+        return Err(err).with_context(|| format!("cannot write {target}"));
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {target}"))?;
+    drop(out);
+    let Some(partial) = partial else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let destination = args.output_dir.join(wanted.to_path());
-    if destination.exists() && !args.force {
-        bail!(
-            "{} already exists; pass --force to overwrite it",
-            destination.display()
-        );
-    }
-    if let Some(parent) = destination.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(&destination, bytes)
+    };
+    partial
+        .persist(&destination)
         .with_context(|| format!("cannot write {}", destination.display()))?;
     if !context.quiet {
         eprintln!("wrote {}", destination.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which side of a copy failed.
+enum Copy {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// `io::copy`, telling a failed read (the archive's fault) from a failed write.
+fn copy(reader: &mut dyn Read, out: &mut dyn Write) -> Result<(), Copy> {
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let read = match reader.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(read) => read,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(Copy::Read(err)),
+        };
+        out.write_all(&buffer[..read]).map_err(Copy::Write)?;
+    }
 }

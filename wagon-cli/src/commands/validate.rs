@@ -226,9 +226,7 @@ fn trial_install(
         .registry
         .installer(installer)
         .ok_or_else(|| anyhow::anyhow!("no installer named `{installer}`"))?;
-    let scratch = tempfile::Builder::new()
-        .prefix("wagon-validate-")
-        .tempdir()?;
+    let scratch = wagon_core::scratch::tempdir("wagon-validate-")?;
     let venv = scratch.path().join("venv");
     let made = Command::new(base)
         .args(["-m", "venv", "--without-pip"])

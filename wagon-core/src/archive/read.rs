@@ -324,17 +324,34 @@ impl Archive {
     /// Extracts every file below `dest` (which should be a new, empty directory), hashing each on
     /// the way. Nothing is written outside `dest`: names are checked before any byte lands.
     pub fn extract(&self, dest: &Path) -> Result<Digested, ArchiveError> {
-        self.digest_walk(Some(dest))
+        self.digest_walk(Some(dest), None)
+    }
+
+    /// [`Archive::extract`], but the files below `folder` (e.g. `files`, below the top folder)
+    /// are only read and hashed, not written: the limits and digests still cover them.
+    pub fn extract_without(&self, dest: &Path, folder: &str) -> Result<Digested, ArchiveError> {
+        self.digest_walk(Some(dest), Some(folder))
     }
 
     /// Reads every file to hash it, writing nothing.
     pub fn digest(&self) -> Result<Digested, ArchiveError> {
-        self.digest_walk(None)
+        self.digest_walk(None, None)
     }
 
-    fn digest_walk(&self, dest: Option<&Path>) -> Result<Digested, ArchiveError> {
+    fn digest_walk(
+        &self,
+        dest: Option<&Path>,
+        skip: Option<&str>,
+    ) -> Result<Digested, ArchiveError> {
         let mut sha256 = BTreeMap::new();
         let contents = self.walk(|top, entry, reader| {
+            let skipped = skip.is_some_and(|folder| {
+                entry
+                    .strip_top(top)
+                    .and_then(|relative| relative.strip_prefix(folder))
+                    .is_some_and(|rest| rest.starts_with('/'))
+            });
+            let dest = dest.filter(|_| !skipped);
             let mut out: Box<dyn io::Write> = match dest {
                 None => Box::new(io::sink()),
                 Some(dest) => Box::new(io::BufWriter::new(self.create_inside(dest, entry)?)),
@@ -365,7 +382,7 @@ impl Archive {
             source,
         };
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(write_error)?;
+            create_dirs_below(dest, parent).map_err(write_error)?;
         }
         std::fs::OpenOptions::new()
             .write(true)
@@ -416,6 +433,24 @@ impl Archive {
             detail: source.to_string(),
         }
     }
+}
+
+/// Makes the folders from `dest` (exclusive) down to `folder`. Unlike `create_dir_all`, never
+/// makes `dest` itself: when an interrupt has removed the scratch folder under a running
+/// extraction, the extraction fails instead of making the folder again.
+fn create_dirs_below(dest: &Path, folder: &Path) -> io::Result<()> {
+    let Ok(below) = folder.strip_prefix(dest) else {
+        return Err(io::Error::other("not inside the destination"));
+    };
+    let mut current = dest.to_path_buf();
+    for part in below.components() {
+        current.push(part);
+        match std::fs::create_dir(&current) {
+            Err(err) if err.kind() != io::ErrorKind::AlreadyExists => return Err(err),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn detect(head: &[u8], registry: &Registry) -> Option<Container> {

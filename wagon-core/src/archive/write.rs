@@ -2,8 +2,8 @@
 //!
 //! `package.json` goes first (so readers find it in the archive's head), then the wheels and the
 //! added files in name order, each with a fixed timestamp, owner and mode. The archive is written
-//! to a temporary name beside the destination and renamed into place, so a reader never sees a
-//! torn archive and a failure leaves nothing behind.
+//! to a [`PartialFile`] beside the destination and renamed into place, so a reader never sees a
+//! torn archive and a failure, an interrupt or a kill leaves nothing behind for long.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::{ArchiveError, FILES_DIR, WHEELS_DIR};
 use crate::manifest::MANIFEST_FILE;
+use crate::partial::PartialFile;
 use crate::plugin::Compressor;
 
 /// 1980-01-01T00:00:00Z: the earliest time zip can store, used for every entry unless
@@ -70,21 +71,12 @@ pub fn write_archive(
     format: &OutputFormat,
     destination: &Path,
 ) -> Result<(), ArchiveError> {
-    let dir = destination
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let write_error = |source| ArchiveError::Write {
         path: destination.to_path_buf(),
         source,
     };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wagon-partial-");
-    // A temporary file is private (0600); the archive is an ordinary file, subject to the umask.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let temp = builder.tempfile_in(dir).map_err(write_error)?;
-    let file = temp.as_file().try_clone().map_err(write_error)?;
+    let partial = PartialFile::beside(destination).map_err(write_error)?;
+    let file = partial.as_file().try_clone().map_err(write_error)?;
     let entries = ordered_entries(layout);
     match format {
         OutputFormat::Tar { compressor, level } => {
@@ -93,9 +85,7 @@ pub fn write_archive(
         OutputFormat::Zip => write_zip(file, &entries),
     }
     .map_err(write_error)?;
-    temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(destination)
-        .map_err(|err| write_error(err.error))?;
+    partial.persist(destination).map_err(write_error)?;
     Ok(())
 }
 
