@@ -28,6 +28,9 @@ pub fn install(
     compile: bool,
 ) -> Result<Vec<String>, UnpackError> {
     let mut lock = EnvLock::acquire(&layout.prefix)?;
+    // Ctrl-C or SIGTERM from here to the cleared journal waits for the environment to be whole
+    // again (a few seconds at most); SIGKILL is what the journal is for.
+    let interrupts = wagon_core::scratch::defer_interrupts();
     recover(layout, &mut lock);
     let installed = installed::scan(layout);
     let mut todo = Vec::new();
@@ -72,6 +75,7 @@ pub fn install(
     plan.prune_emptied(&layout.roots);
     drop(staging);
     lock.clear()?;
+    drop(interrupts);
     tracing::debug!("cleaned up in {:.3?}", started.elapsed());
 
     if compile {
