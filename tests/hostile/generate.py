@@ -328,6 +328,32 @@ def issue_12_cases():
     wheel_case("duplicate-in-wheel.wgn", "a wheel holding demo.py twice (the second not in RECORD)",
                "two entries are named `demo.py`", duplicate_entry_wheel())
 
+    # A pylock.toml that is not a plan Wagon may follow (findings 10 and 12b).
+    good = wheel()
+    wheels = {"demo-1.0-py3-none-any.whl": good}
+
+    def lock(*packages):
+        rows = ['lock-version = "1.0"', 'created-by = "hostile"']
+        for name, version, file, data, where in packages:
+            rows += ["", "[[packages]]", f'name = "{name}"', f'version = "{version}"', "", "[[packages.wheels]]",
+                     f'name = "{file}"', where, f"size = {len(data)}", f'hashes = {{sha256 = "{hashlib.sha256(data).hexdigest()}"}}']
+        return ("\n".join(rows) + "\n").encode()
+
+    def locked(file, lock_bytes, more_wheels=None):
+        held = dict(wheels, **(more_wheels or {}))
+        entries = [tar_entry("demo/package.json", manifest(held)), tar_entry("demo/pylock.toml", lock_bytes)]
+        write_tar(OUT / file, entries + [tar_entry(f"demo/wheels/{n}", b) for n, b in sorted(held.items())])
+
+    good_file = "demo-1.0-py3-none-any.whl"
+    inside = f'path = "wheels/{good_file}"'
+    demo2, demo2_file = wheel(version="2.0"), "demo-2.0-py3-none-any.whl"
+    locked("lock-two-entries.wgn", lock(("demo", "1.0", good_file, good, inside), ("demo", "2.0", demo2_file, demo2, f'path = "wheels/{demo2_file}"')), {demo2_file: demo2})
+    case("lock-two-entries.wgn", "pylock.toml with two entries for one project (both versions would install)", "the lock has two entries for demo", show_reads_it=False)
+    locked("lock-renamed-entry.wgn", lock(("pip", "1.0", good_file, good, inside)))
+    case("lock-renamed-entry.wgn", "a pylock.toml entry naming another project's wheel", "the lock entry pip 1.0 names the wheel demo-1.0-py3-none-any.whl, which is demo 1.0", show_reads_it=False)
+    locked("lock-url-only.wgn", lock(("demo", "1.0", good_file, good, f'url = "https://example.invalid/{good_file}"')))
+    case("lock-url-only.wgn", "a pylock.toml wheel given by url only (an installer would download it)", "the archive's lock may only name wheels inside the archive", show_reads_it=False)
+
 
 if __name__ == "__main__":
     main()

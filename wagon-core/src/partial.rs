@@ -64,34 +64,7 @@ impl PartialFile {
 /// Removes the partial files in `dir` whose writer is gone. Links, other users' files and files
 /// too young to be locked yet are left alone; nothing is followed.
 fn sweep_dead_partials(dir: &Path, ours: &Path) {
-    #[cfg(unix)]
-    use std::os::unix::fs::MetadataExt as _;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    #[cfg(unix)]
-    let Ok(our_uid) = std::fs::symlink_metadata(ours).map(|m| m.uid()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(PARTIAL_PREFIX)
-        {
-            continue;
-        }
-        let path = entry.path();
-        if path == ours {
-            continue;
-        }
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        #[cfg(unix)]
-        if meta.uid() != our_uid {
-            continue;
-        }
+    for (path, meta) in scratch::leftovers(dir, PARTIAL_PREFIX, ours) {
         // A writer locks right after creating; a young unlocked file may be in that gap.
         if !meta.is_file() || !scratch::is_stale(&meta) {
             continue;

@@ -74,11 +74,16 @@ impl Run {
             .prefix(RUN_PREFIX)
             .tempdir_in(&parent)
             .map_err(|err| annotate(err, "create a scratch folder in", &parent))?;
-        let lock_path = dir.path().join(LOCK_NAME);
-        let lock =
-            File::create_new(&lock_path).map_err(|err| annotate(err, "create", &lock_path))?;
+        // The lock file appears under its name only once locked (a rename keeps the lock): a
+        // concurrent sweep that found it unlocked would take this live run for a dead one.
+        let unlocked_path = dir.path().join(format!("{LOCK_NAME}-new"));
+        let lock = File::create_new(&unlocked_path)
+            .map_err(|err| annotate(err, "create", &unlocked_path))?;
         lock.lock()
-            .map_err(|err| annotate(err, "lock", &lock_path))?;
+            .map_err(|err| annotate(err, "lock", &unlocked_path))?;
+        let lock_path = dir.path().join(LOCK_NAME);
+        std::fs::rename(&unlocked_path, &lock_path)
+            .map_err(|err| annotate(err, "create", &lock_path))?;
         sweep_dead_runs(&parent, dir.path());
         Ok(Run { dir, _lock: lock })
     }
@@ -337,34 +342,46 @@ fn current_run() -> io::Result<Arc<Run>> {
     Ok(run)
 }
 
-/// Removes the run folders in `parent` whose owner is gone: their lock can be taken. Folders of
-/// other users, symbolic links and anything not a folder are left alone; nothing is followed.
-fn sweep_dead_runs(parent: &Path, ours: &Path) {
+/// The entries of `dir` named `prefix*` that may be a killed run's leftovers: not `ours`, not
+/// another user's (on Unix), with their own metadata (links are not followed). Both sweeps, of
+/// run folders and of partial outputs, start from here.
+pub(crate) fn leftovers(
+    dir: &Path,
+    prefix: &str,
+    ours: &Path,
+) -> Vec<(std::path::PathBuf, std::fs::Metadata)> {
     #[cfg(unix)]
     use std::os::unix::fs::MetadataExt as _;
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
     };
     #[cfg(unix)]
     let Ok(our_uid) = std::fs::symlink_metadata(ours).map(|m| m.uid()) else {
-        return;
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(RUN_PREFIX) {
-            continue;
-        }
-        let path = entry.path();
-        if path == ours {
-            continue;
-        }
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
+    #[cfg(unix)]
+    let same_owner = |meta: &std::fs::Metadata| meta.uid() == our_uid;
+    #[cfg(not(unix))]
+    let same_owner = |_: &std::fs::Metadata| true;
+    entries
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(prefix))
+        .map(|entry| entry.path())
+        .filter(|path| path != ours)
+        .filter_map(|path| {
+            std::fs::symlink_metadata(&path)
+                .ok()
+                .map(|meta| (path, meta))
+        })
+        .filter(|(_, meta)| same_owner(meta))
+        .collect()
+}
+
+/// Removes the run folders in `parent` whose owner is gone: their lock can be taken. Folders of
+/// other users, symbolic links and anything not a folder are left alone; nothing is followed.
+fn sweep_dead_runs(parent: &Path, ours: &Path) {
+    for (path, meta) in leftovers(parent, RUN_PREFIX, ours) {
         if !meta.is_dir() {
-            continue;
-        }
-        #[cfg(unix)]
-        if meta.uid() != our_uid {
             continue;
         }
         // Held across the removal, so the lock proves the owner dead the whole time.
