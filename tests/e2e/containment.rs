@@ -149,6 +149,35 @@ fn an_installed_record_cannot_steer_an_upgrade_outside() {
 }
 
 #[test]
+fn pip_is_not_handed_an_installed_record_that_leaves_the_environment() {
+    let scene = Scene::new();
+    let v1 = scene.archive(
+        "v1",
+        WheelBuilder::new("victimdist", "1.0").module("victimdist", "V = 1\n"),
+    );
+    ok(&scene.install(&v1, &[]));
+    let record = scene
+        .venv
+        .site_packages()
+        .join("victimdist-1.0.dist-info/RECORD");
+    let mut text = std::fs::read_to_string(&record).unwrap();
+    text.push_str(&format!("{}sentinel/victim.txt,,\n", "../".repeat(5)));
+    std::fs::write(&record, text).unwrap();
+    let env_before = snapshot(scene.venv.root());
+    let before = snapshot(&scene.sentinel());
+    let v2 = scene.archive(
+        "v2",
+        WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
+    );
+    let out = scene.install(&v2, &["--installer", "pip"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("pip would delete it"), "{err}");
+    assert_eq!(snapshot(&scene.sentinel()), before);
+    assert_eq!(snapshot(scene.venv.root()), env_before);
+}
+
+#[test]
 fn a_file_never_replaces_another_projects_folder() {
     let scene = Scene::new();
     let alpha = scene.archive(
@@ -188,10 +217,12 @@ fn nothing_is_installed_through_a_link_in_the_environment() {
         WheelBuilder::new("linked", "1.0").file("linked/evil.py", "EVIL = 1\n"),
     );
     let after_archive = snapshot(scene.scratch.path());
-    let out = scene.install(&archive, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("symbolic link"), "{err}");
+    for installer in ["unpack", "pip"] {
+        let out = scene.install(&archive, &["--installer", installer]);
+        assert_eq!(out.status.code(), Some(1), "{installer}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("symbolic link"), "{installer}: {err}");
+    }
     assert!(
         std::fs::read_dir(&outside).unwrap().next().is_none(),
         "outside stays empty"

@@ -270,6 +270,25 @@ def overlapping_wheel():
     return bytes(raw)
 
 
+def polyglot_wheel():
+    """A harmless wheel followed by a hostile one whose end record's comment length runs past
+    the end of the file: Python's zipfile reads the second, the zip crate the first."""
+    first = wheel(files={"demo.py": b"SAFE = 1\n"})
+    second = bytearray(wheel(files={"demo.py": b"EVIL = 1\n", "demo-1.0.data/data/pyvenv.cfg": b"home = /tmp\n"}))
+    shift = len(first)
+    end = second.rfind(b"PK\x05\x06")
+    directory = int.from_bytes(second[end + 16:end + 20], "little")
+    at = directory
+    while second[at:at + 4] == b"PK\x01\x02":
+        offset = int.from_bytes(second[at + 42:at + 46], "little")
+        second[at + 42:at + 46] = (offset + shift).to_bytes(4, "little")
+        lengths = [int.from_bytes(second[at + o:at + o + 2], "little") for o in (28, 30, 32)]
+        at += 46 + sum(lengths)
+    second[end + 16:end + 20] = (directory + shift).to_bytes(4, "little")
+    second[end + 20:end + 22] = (0x200).to_bytes(2, "little")
+    return first + bytes(second)
+
+
 def duplicate_entry_wheel():
     """demo 1.0 with `demo.py` twice: the first matches RECORD, the second does not."""
     good = wheel()
@@ -325,6 +344,13 @@ def issue_12_cases():
     wheel_case("data-install-lock.wgn", "a .data/data/.wagon-install.lock taking over Wagon's lock",
                "reserved for Wagon's own files",
                wheel(files={"demo.py": b"", "demo-1.0.data/data/.wagon-install.lock": b"x"}))
+    wheel_case("ep-hidden-by-line-break.wgn", "a console script hidden from Wagon by a \\r line break Python honours",
+               "holds the line break", scripts("[other]\nx = y\r[console_scripts]\rpython3.11 = os:getcwd\n"))
+    wheel_case("zip-two-end-records.wgn", "a wheel read as one zip by Wagon and as another by pip (two end records)",
+               "end-of-central-directory record is ambiguous", polyglot_wheel())
+    wheel_case("dist-info-through-data.wgn", "another project's RECORD planted through .data/purelib",
+               "another project's metadata folder",
+               wheel(files={"demo.py": b"", "demo-1.0.data/purelib/victimdist-1.0.dist-info/RECORD": b"../../../../wagon-victim,,\n"}))
     wheel_case("duplicate-in-wheel.wgn", "a wheel holding demo.py twice (the second not in RECORD)",
                "two entries are named `demo.py`", duplicate_entry_wheel())
 

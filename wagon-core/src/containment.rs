@@ -219,7 +219,9 @@ impl SchemeRoots {
         if !parts.all(|c| matches!(c, Component::Normal(_))) {
             return Err(outside());
         }
-        if first.to_string_lossy().starts_with(RESERVED_PREFIX) {
+        // Case-insensitively: on macOS and Windows `.WAGON-x` is `.wagon-x`.
+        let first = first.to_string_lossy().to_ascii_lowercase();
+        if first.starts_with(RESERVED_PREFIX) {
             return Err(ContainmentError::Reserved {
                 path: path.to_path_buf(),
             });
@@ -240,11 +242,17 @@ impl SchemeRoots {
         if self.interpreter.iter().any(|exe| exe == path) {
             return Some("interpreter");
         }
-        if path == self.data.join("pyvenv.cfg") {
+        let name = path.file_name()?.to_string_lossy();
+        let parent = path.parent()?;
+        let same = |a: &Path, b: &Path| {
+            a.as_os_str()
+                .to_string_lossy()
+                .eq_ignore_ascii_case(&b.as_os_str().to_string_lossy())
+        };
+        if same(parent, &self.data) && name.eq_ignore_ascii_case("pyvenv.cfg") {
             return Some("configuration (pyvenv.cfg)");
         }
-        let in_scripts = path.parent() == Some(self.scripts.as_path());
-        let name = path.file_name()?.to_string_lossy();
+        let in_scripts = same(parent, &self.scripts);
         (in_scripts && is_interpreter_name(&name)).then_some("interpreter")
     }
 

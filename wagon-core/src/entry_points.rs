@@ -17,6 +17,11 @@ pub enum EntryPointError {
     #[error("entry_points.txt line `{0}` is not `name = module:object`")]
     Syntax(String),
     #[error(
+        "entry_points.txt holds the line break `{0}`, which Python reads as a new line and Wagon \
+         would not: the file could hide scripts"
+    )]
+    LineBreak(String),
+    #[error(
         "entry point `{name}` = `{value}` is not a valid `module:object` reference (dotted \
          Python identifiers, as the entry-points spec requires)"
     )]
@@ -33,11 +38,22 @@ pub enum EntryPointError {
 /// Parses the script sections of an `entry_points.txt` (INI, as `configparser` reads it) and
 /// checks every script's name and value.
 pub fn scripts(text: &str) -> Result<Vec<Script>, EntryPointError> {
+    // Python splits lines on these too (`str.splitlines`): a section Wagon would skip could
+    // then hide a console script pip installs.
+    if let Some(odd) = text.replace("\r\n", "\n").chars().find(|c| {
+        matches!(
+            c,
+            '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        )
+    }) {
+        return Err(EntryPointError::LineBreak(odd.escape_unicode().to_string()));
+    }
     let mut section = String::new();
     let mut scripts = Vec::new();
     for raw in text.lines() {
         let line = raw.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
+        // Only `#` starts a comment for `importlib.metadata`, which pip reads them with.
+        if line.is_empty() || line.starts_with('#') {
             continue;
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {

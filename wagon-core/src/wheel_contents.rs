@@ -144,6 +144,10 @@ impl WheelContents {
             let EntryRole::Install { dest, expected, .. } = role else {
                 continue;
             };
+            // pip follows links in the environment; Wagon does not let it.
+            roots
+                .check_no_links(&dest)
+                .map_err(|e| refused(format!("{path}: {e}")))?;
             if !destinations.insert(dest.path.clone()) {
                 return Err(refused(format!(
                     "two entries install to {}",
@@ -230,8 +234,10 @@ impl WheelFacts {
             } else {
                 Scheme::Platlib
             };
+            let dest = roots.join(lib, path).map_err(contained)?;
+            self.no_foreign_metadata(path, &dest, roots)?;
             return Ok(EntryRole::Install {
-                dest: roots.join(lib, path).map_err(contained)?,
+                dest,
                 is_script: false,
                 expected,
             });
@@ -251,11 +257,41 @@ impl WheelFacts {
             _ => roots.join(scheme, inner),
         }
         .map_err(contained)?;
+        self.no_foreign_metadata(path, &dest, roots)?;
         Ok(EntryRole::Install {
             dest,
             is_script: scheme == Scheme::Scripts,
             expected,
         })
+    }
+
+    /// Refuses a file landing in another project's metadata folder at the top of a library
+    /// root (`other-1.0.dist-info/RECORD`, through `.data/purelib` too): an installer would later
+    /// trust it when replacing that project. Vendored copies deeper down are fine.
+    fn no_foreign_metadata(
+        &self,
+        path: &str,
+        dest: &Destination,
+        roots: &SchemeRoots,
+    ) -> Result<(), Refused> {
+        for lib in [Scheme::Purelib, Scheme::Platlib] {
+            let Ok(relative) = dest.path.strip_prefix(roots.root(lib)) else {
+                continue;
+            };
+            let first = relative
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            let metadata = first.ends_with(".dist-info") || first.ends_with(".egg-info");
+            if metadata && first != self.dist_info.to_ascii_lowercase() {
+                return Err(refused(format!(
+                    "{path} lands in {first}, another project's metadata folder; a wheel has \
+                     exactly one .dist-info folder"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The folder the wheel's `.dist-info` is installed into.

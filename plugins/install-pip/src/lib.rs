@@ -49,6 +49,13 @@ impl Installer for Pip {
         if let Some(clash) = wheel_contents::file_over_folder(&destinations) {
             return Err(fail(clash));
         }
+        // pip removes an old version by its installed RECORD, guarded only by a string prefix
+        // test: a RECORD line leaving the environment is refused here before pip can follow it.
+        for wheel in &request.plan.wheels {
+            if let Some(problem) = installed_record_problem(&roots, &wheel.name) {
+                return Err(fail(problem));
+            }
+        }
         let mut command = pip_command(target)?;
         isolate(&mut command);
         command
@@ -133,6 +140,50 @@ impl Installer for Pip {
 /// An install from an archive must see the archive's wheels and nothing else: the user's pip
 /// configuration (`find-links`, `index-url`, …, from files or `PIP_*` variables) is set aside.
 /// Arguments after `--` still reach pip.
+/// The first line of `name`'s installed RECORD (if installed) that lies outside the
+/// environment or through a link, as a message.
+fn installed_record_problem(
+    roots: &SchemeRoots,
+    name: &wagon_core::python::PackageName,
+) -> Option<String> {
+    use wagon_core::containment::Scheme;
+    for lib in [Scheme::Purelib, Scheme::Platlib] {
+        let base = roots.root(lib);
+        let entries = std::fs::read_dir(base).ok()?;
+        for entry in entries.flatten() {
+            let folder = entry.file_name().to_string_lossy().into_owned();
+            let Some((project, _)) = folder
+                .strip_suffix(".dist-info")
+                .and_then(|stem| stem.rsplit_once('-'))
+            else {
+                continue;
+            };
+            if wagon_core::python::package_name(project).ok().as_ref() != Some(name) {
+                continue;
+            }
+            let record = entry.path().join("RECORD");
+            let Ok(rows) = std::fs::read(&record).map(|b| wagon_core::record::parse(&b)) else {
+                continue;
+            };
+            for listed in rows.unwrap_or_default().keys() {
+                let checked = roots
+                    .recorded(base, listed)
+                    .and_then(|dest| roots.check_no_links(&dest));
+                if let Err(why) = checked {
+                    return Some(format!(
+                        "{} lists `{}`: {why}. pip would delete it when replacing {name}; \
+                         fix that RECORD, or install with the unpack installer, which leaves \
+                         such files alone",
+                        record.display(),
+                        listed.escape_debug()
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
 fn isolate(command: &mut Command) {
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("PIP_") {

@@ -84,7 +84,8 @@ fn compile_worker(
 ) -> Result<Vec<(usize, String)>, UnpackError> {
     use std::io::{BufRead, Write};
     let mut child = std::process::Command::new(python)
-        .args(["-c", script])
+        // Isolated, no site: the wheels just installed (their `.pth` files) run nothing here.
+        .args(["-I", "-S", "-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -39,13 +39,20 @@ impl EnvLock {
     /// Opens (creating) and locks the environment's lock file, waiting for another install.
     pub fn acquire(prefix: &Path) -> Result<Self, UnpackError> {
         let path = prefix.join(LOCK_FILE);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
+        let mut options = File::options();
+        options.create(true).truncate(false).read(true).write(true);
+        // The lock is written to: a link planted in its place must not aim that outside.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let file = options
             .open(&path)
             .map_err(UnpackError::io("create the install lock", &path))?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(UnpackError::Other(format!(
+                "{} is not a regular file; remove it and install again",
+                path.display()
+            )));
+        }
         file.lock().map_err(UnpackError::io("lock", &path))?;
         Ok(Self {
             file,
@@ -203,6 +210,26 @@ mod tests {
             left,
             vec![LOCK_FILE.to_string()],
             "planted and used journals removed"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_that_is_a_link_is_refused_and_its_target_untouched() {
+        let env = tempfile::tempdir().unwrap();
+        let victim = env.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let venv = env.path().join("venv");
+        std::fs::create_dir(&venv).unwrap();
+        std::os::unix::fs::symlink(&victim, venv.join(LOCK_FILE)).unwrap();
+        assert!(EnvLock::acquire(&venv).is_err());
+        std::os::unix::fs::symlink(env.path().join("absent"), venv.join("x")).unwrap();
+        std::fs::rename(venv.join("x"), venv.join(LOCK_FILE)).unwrap();
+        assert!(EnvLock::acquire(&venv).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(
+            !env.path().join("absent").exists(),
+            "nothing created through a dangling link"
         );
     }
 

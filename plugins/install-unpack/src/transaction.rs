@@ -442,6 +442,12 @@ impl CommitPlan {
                 .staging
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with(STAGING_PREFIX));
+        // A real folder, not a link out of the environment that renames would follow.
+        let staging_ok = staging_ok
+            && self
+                .staging
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_dir());
         if !staging_ok {
             return Err(format!(
                 "its staging folder {} is not Wagon's",

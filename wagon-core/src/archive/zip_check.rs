@@ -44,6 +44,11 @@ pub enum ZipProblem {
     TooLarge { max: u64 },
     #[error("its central directory cannot be read: {0}")]
     Directory(String),
+    #[error(
+        "its end-of-central-directory record is ambiguous ({0}): zip readers would disagree on \
+         which files it holds"
+    )]
+    Ambiguous(&'static str),
     #[error("it cannot be opened: {0}")]
     Open(String),
     #[error("it is not a valid zip: {0}")]
@@ -104,8 +109,11 @@ pub fn check<R: Read + Seek, D: Read + Seek>(
             return Err(ZipProblem::Overlap(pair[0].2.clone(), pair[1].2.clone()));
         }
     }
-    let start = zip.central_directory_start();
-    let names = central_names(raw, zip.offset().saturating_add(start), zip.len())?;
+    end_record_is_unambiguous(raw, file_size)?;
+    if zip.offset() != 0 {
+        return Err(ZipProblem::Ambiguous("data precedes the first entry"));
+    }
+    let names = central_names(raw, zip.central_directory_start(), zip.len())?;
     if names.len() != zip.len() {
         // The crate merged same-named records.
         let mut seen = std::collections::HashSet::new();
@@ -119,6 +127,41 @@ pub fn check<R: Read + Seek, D: Read + Seek>(
 }
 
 const CENTRAL_SIGNATURE: [u8; 4] = *b"PK\x01\x02";
+const END_SIGNATURE: &[u8; 4] = b"PK\x05\x06";
+const END_RECORD: usize = 22;
+
+/// The last end-of-central-directory signature must be the record, and its comment must end
+/// exactly at the end of the file. Readers pick the record differently (Python's `zipfile`
+/// takes the last signature as it is; the zip crate skips one whose comment overruns the file
+/// and falls back to an earlier one), so a file built to be read two ways is refused.
+fn end_record_is_unambiguous<D: Read + Seek>(
+    raw: &mut D,
+    file_size: u64,
+) -> Result<(), ZipProblem> {
+    let io = |e: io::Error| ZipProblem::Directory(e.to_string());
+    let tail_len = file_size.min((END_RECORD + usize::from(u16::MAX)) as u64);
+    raw.seek(SeekFrom::Start(file_size - tail_len))
+        .map_err(io)?;
+    let mut tail = Vec::new();
+    raw.by_ref()
+        .take(tail_len)
+        .read_to_end(&mut tail)
+        .map_err(io)?;
+    let at = tail
+        .windows(4)
+        .rposition(|w| w == END_SIGNATURE)
+        .ok_or(ZipProblem::Ambiguous("no end record"))?;
+    let comment = tail
+        .get(at + 20..at + 22)
+        .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+        .ok_or(ZipProblem::Ambiguous("a truncated end record"))?;
+    if at + END_RECORD + comment != tail.len() {
+        return Err(ZipProblem::Ambiguous(
+            "the last end record does not end the file",
+        ));
+    }
+    Ok(())
+}
 
 /// The raw names of the central directory's records, in order, read past the zip crate.
 fn central_names<D: Read + Seek>(
@@ -301,6 +344,34 @@ mod tests {
             check(&mut zip, &mut Cursor::new(&bytes), bytes.len() as u64, 1000),
             Err(ZipProblem::TooLarge { max: 1000 })
         );
+    }
+
+    #[test]
+    fn an_end_record_that_does_not_end_the_file_is_refused() {
+        let bytes = zip_of(&[("a.py", b"A = 1\n")], zip::CompressionMethod::Stored);
+        // A comment length running past the end: the zip crate would look for an earlier record.
+        let mut overrun = bytes.clone();
+        let end = overrun.len() - END_RECORD;
+        overrun[end + 20..end + 22].copy_from_slice(&0x200u16.to_le_bytes());
+        let mut doubled = bytes.clone();
+        doubled.extend_from_slice(&overrun);
+        let mut zip = zip::ZipArchive::new(Cursor::new(&doubled)).unwrap();
+        assert!(matches!(
+            check(
+                &mut zip,
+                &mut Cursor::new(&doubled),
+                doubled.len() as u64,
+                u64::MAX
+            ),
+            Err(ZipProblem::Ambiguous(_))
+        ));
+        // Bytes after the record are no better.
+        let mut trailing = bytes.clone();
+        trailing.extend_from_slice(b"junk");
+        assert!(matches!(
+            end_record_is_unambiguous(&mut Cursor::new(&trailing), trailing.len() as u64),
+            Err(ZipProblem::Ambiguous(_))
+        ));
     }
 
     #[test]
