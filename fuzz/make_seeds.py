@@ -424,6 +424,8 @@ def destinations_seeds():
             "name",
         ],
         "data": ["bin/python3.11", "/fuzz/venv/pyvenv.cfg", "x = a.b:c [e]", "a.b-c"],
+        # Found by the fuzzer: a RECORD line with a control character and a backslash.
+        "regression-record-backslash": ["", "\x03\\"],
     }.items():
         write("destinations", name, "\n".join(fields).encode())
 

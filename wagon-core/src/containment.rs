@@ -185,9 +185,18 @@ impl SchemeRoots {
         base: &Path,
         record_path: &str,
     ) -> Result<Destination, ContainmentError> {
-        if record_path.contains('\0') {
-            return Err(ContainmentError::NotOneComponent {
+        // The same character rules as wheel entries; only `..` and an absolute start differ.
+        let reason = if record_path.chars().any(char::is_control) {
+            Some(UnsafePath::ControlCharacter)
+        } else if record_path.contains('\\') {
+            Some(UnsafePath::Backslash)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(ContainmentError::NotPlain {
                 name: record_path.escape_debug().to_string(),
+                reason,
             });
         }
         let joined = if Path::new(record_path).is_absolute() {
@@ -448,6 +457,8 @@ mod tests {
             "../../../../../../../../etc/passwd",
             "/etc/passwd",
             "../../../bin/python",
+            "\u{3}\\",
+            "a\\..\\..\\x",
         ] {
             assert!(roots.recorded(&base, bad).is_err(), "{bad}");
         }
