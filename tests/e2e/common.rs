@@ -210,6 +210,16 @@ pub fn env_tree(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Asserts a command succeeded, showing what it printed when it did not.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every entry below `dir` with its content (files' bytes, links' targets), skipping the install
 /// lock: to prove a refused install changed nothing, byte for byte.
 pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use wagon_test_support::venv::Venv;
 use wagon_test_support::wheel::WheelBuilder;
 
-use crate::common::{Format, archive_of, install_into, snapshot, wagon};
+use crate::common::{Format, archive_of, assert_success, install_into, snapshot, wagon};
 
 /// scratch/{env/venv, sentinel/victim.txt}.
 struct Scene {
@@ -44,20 +44,11 @@ impl Scene {
     }
 }
 
-fn ok(out: &std::process::Output) {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn a_planted_journal_is_never_trusted() {
     let scene = Scene::new();
     let archive = scene.archive("demo", WheelBuilder::new("demo", "1.0").module("demo", ""));
-    ok(&scene.install(&archive, &[]));
+    assert_success(&scene.install(&archive, &[]));
     let site = scene.venv.site_packages();
     let victim = scene.sentinel().join("victim.txt");
     let elsewhere = scene.sentinel().join("moved.txt");
@@ -88,8 +79,8 @@ fn a_planted_journal_is_never_trusted() {
     let before = snapshot(&scene.sentinel());
 
     // A no-op re-run, then a real install: each runs recovery first.
-    ok(&scene.install(&archive, &[]));
-    ok(&scene.install(&archive, &["--reinstall"]));
+    assert_success(&scene.install(&archive, &[]));
+    assert_success(&scene.install(&archive, &["--reinstall"]));
     assert_eq!(
         snapshot(&scene.sentinel()),
         before,
@@ -109,7 +100,7 @@ fn an_installed_record_cannot_steer_an_upgrade_outside() {
         "v1",
         WheelBuilder::new("victimdist", "1.0").module("victimdist", "V = 1\n"),
     );
-    ok(&scene.install(&v1, &[]));
+    assert_success(&scene.install(&v1, &[]));
     let site = scene.venv.site_packages();
     // site-packages is scratch/env/venv/lib/python3.X/site-packages: five levels below scratch.
     let climb = "../".repeat(5);
@@ -129,7 +120,7 @@ fn an_installed_record_cannot_steer_an_upgrade_outside() {
         WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
     );
     let out = scene.install(&v2, &[]);
-    ok(&out);
+    assert_success(&out);
     assert_eq!(
         snapshot(&scene.sentinel()),
         before,
@@ -155,7 +146,7 @@ fn pip_is_not_handed_an_installed_record_that_leaves_the_environment() {
         "v1",
         WheelBuilder::new("victimdist", "1.0").module("victimdist", "V = 1\n"),
     );
-    ok(&scene.install(&v1, &[]));
+    assert_success(&scene.install(&v1, &[]));
     let record = scene
         .venv
         .site_packages()
@@ -184,7 +175,7 @@ fn a_file_never_replaces_another_projects_folder() {
         "alpha",
         WheelBuilder::new("alpha", "1.0").package("shared", "A = 1\n"),
     );
-    ok(&scene.install(&alpha, &[]));
+    assert_success(&scene.install(&alpha, &[]));
     let env_before = snapshot(scene.venv.root());
     let clash = scene.archive(
         "beta",
@@ -260,7 +251,7 @@ fn relative_target_paths_give_launchers_that_run_from_anywhere() {
             .current_dir(&cwd)
             .output()
             .unwrap();
-        ok(&out);
+        assert_success(&out);
         let script = scene.venv.script("demo-app");
         let first = std::fs::read_to_string(&script).unwrap();
         let shebang = first.lines().next().unwrap().to_string();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use wagon_test_support::venv::Venv;
 
-use crate::common::{Format, archive_of, demo_wheels, wagon_std};
+use crate::common::{Format, archive_of, assert_success, demo_wheels, wagon_std};
 
 /// Cheap incompressible bytes, so archives and packing stay as slow as their size.
 fn noise(len: usize) -> Vec<u8> {
@@ -238,11 +238,7 @@ fn leftovers_of_killed_runs_are_swept_by_the_next_run() {
     // What a killed run left may be young enough to be a live run between making and locking.
     std::thread::sleep(Duration::from_millis(2100));
     let created = scene.create(false).output().unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert_success(&created);
     assert_eq!(scene.partials_left(), Vec::<String>::new());
     assert_eq!(scene.scratch_left(), Vec::<String>::new());
 }
@@ -271,11 +267,7 @@ fn install_writes_no_added_file_to_scratch() {
         .arg(venv.python())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(venv.can_import("demo_app"));
     assert_eq!(named(&disk.path, "wagon-"), Vec::<String>::new());
 }

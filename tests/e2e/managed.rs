@@ -4,7 +4,7 @@
 
 use wagon_test_support::system::SystemPython;
 
-use crate::common::{Format, demo_archive, env_tree, wagon};
+use crate::common::{Format, assert_success, demo_archive, env_tree, wagon};
 
 const DEBIAN: &str = "[externally-managed]\nError=To install Python packages system-wide, try apt install\n python3-xyz, where xyz is the package you are trying to\n install.\n";
 
@@ -49,11 +49,7 @@ fn an_externally_managed_interpreter_is_refused_unless_the_user_insists() {
         .arg("--break-system-packages")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(system.can_import("demo_app"));
 
     // pip checks the marker itself: Wagon must pass the user's decision on.
@@ -67,11 +63,7 @@ fn an_externally_managed_interpreter_is_refused_unless_the_user_insists() {
         .env("WAGON_BREAK_SYSTEM_PACKAGES", "1")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(other.can_import("demo_app"));
 }
 
@@ -102,11 +94,7 @@ fn a_marker_without_error_text_and_a_venv_of_a_marked_interpreter() {
         .arg(&venv_dir)
         .output()
         .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    assert_success(&made);
     let out = wagon()
         .arg("install")
         .arg(&archive)
@@ -114,11 +102,7 @@ fn a_marker_without_error_text_and_a_venv_of_a_marked_interpreter() {
         .arg(&venv_dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let imported = std::process::Command::new(venv_dir.join("bin/python"))
         .args(["-c", "import demo_app"])
         .status()
