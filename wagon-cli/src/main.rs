@@ -6,8 +6,8 @@
 mod commands;
 mod config;
 mod external;
+mod interpreter_args;
 mod registry;
-mod target;
 mod ui;
 
 use std::ffi::OsString;

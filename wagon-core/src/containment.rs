@@ -82,7 +82,7 @@ pub struct SchemeRoots {
 impl SchemeRoots {
     /// The roots of a probed interpreter: sysconfig's paths, with pip's rule for headers
     /// (`include/site/pythonX.Y` in a virtualenv), and its executable protected.
-    pub fn of(target: &crate::target::Target) -> Result<Self, String> {
+    pub fn of(target: &crate::interpreter::Interpreter) -> Result<Self, String> {
         let report = &target.report;
         let get = |key: &str| {
             report

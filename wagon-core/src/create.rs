@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{ArchiveError, OutputFormat, write_archive};
+use crate::interpreter::{Interpreter, InterpreterError};
 use crate::manifest::{Manifest, OsProperties};
 use crate::pack::{PackError, PackRequest, prepare};
 use crate::plugin::{
@@ -12,7 +13,6 @@ use crate::plugin::{
 };
 use crate::pylock::{LOCK_FILE, LockError, PyLock};
 use crate::python::{self, PythonSyntaxError};
-use crate::target::{Target, TargetError};
 use crate::wheel::{WheelError, WheelInfo};
 
 /// Everything `wagon create` was asked for.
@@ -84,7 +84,7 @@ pub enum CreateError {
     #[error(transparent)]
     Syntax(#[from] PythonSyntaxError),
     #[error(transparent)]
-    Target(#[from] TargetError),
+    Interpreter(#[from] InterpreterError),
     #[error(transparent)]
     Wheel(#[from] WheelError),
     #[error(transparent)]
@@ -186,7 +186,7 @@ pub fn create(
     };
 
     progress.stage("probing the build interpreter");
-    let build_target = Target::probe(&request.python)?;
+    let build_target = Interpreter::probe(&request.python)?;
     let work = crate::scratch::tempdir("wagon-create-").map_err(io_error(
         "create a scratch directory in",
         &std::env::temp_dir(),

@@ -5,12 +5,12 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::archive::{Archive, ArchiveError, FILES_DIR, WHEELS_DIR};
+use crate::interpreter::Interpreter;
 use crate::manifest::{Manifest, ManifestError};
 use crate::plan::{InstallPlan, PlanError, RootRequest, select};
 use crate::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
 use crate::pylock::{LOCK_FILE, LockError, PyLock};
 use crate::python::{self, ExtraName, PythonSyntaxError};
-use crate::target::Target;
 use crate::wheel::{WheelError, WheelInfo};
 
 /// Choices the user makes about an install.
@@ -172,7 +172,7 @@ fn unpack_with(archive: &Archive, with_files: bool) -> Result<Unpacked, JourneyE
 /// Chooses what to install from an unpacked archive on `target`.
 pub fn plan(
     unpacked: &Unpacked,
-    target: &Target,
+    target: &Interpreter,
     options: &InstallOptions,
 ) -> Result<InstallPlan, JourneyError> {
     let manifest = &unpacked.manifest;
@@ -235,7 +235,7 @@ pub fn roots(manifest: &Manifest, extras: &[String]) -> Result<Vec<RootRequest>,
 }
 
 /// wagon 1.0 joined every wheel's `Requires-Python` with `,`; honour all of them.
-fn check_python_requires(manifest: &Manifest, target: &Target) -> Result<(), JourneyError> {
+fn check_python_requires(manifest: &Manifest, target: &Interpreter) -> Result<(), JourneyError> {
     let Some(requires) = manifest
         .python_requires
         .as_deref()
@@ -263,7 +263,7 @@ fn check_python_requires(manifest: &Manifest, target: &Target) -> Result<(), Jou
 /// The whole journey: unpack, plan, install.
 pub fn install(
     archive: &Archive,
-    target: &Target,
+    target: &Interpreter,
     installer: &dyn Installer,
     options: &InstallOptions,
 ) -> Result<(InstallPlan, InstallOutcome), JourneyError> {
@@ -275,7 +275,7 @@ pub fn install(
 /// interpreter is being probed).
 pub fn install_unpacked(
     unpacked: &Unpacked,
-    target: &Target,
+    target: &Interpreter,
     installer: &dyn Installer,
     options: &InstallOptions,
 ) -> Result<(InstallPlan, InstallOutcome), JourneyError> {
@@ -320,7 +320,7 @@ pub fn install_unpacked(
 /// `package.json`, the wheels and the added files are carried over byte for byte.
 pub fn relock(
     archive: &Archive,
-    target: &Target,
+    target: &Interpreter,
     format: &crate::archive::OutputFormat,
     destination: &Path,
 ) -> Result<PyLock, JourneyError> {

@@ -10,6 +10,7 @@ pub mod check;
 pub mod containment;
 pub mod create;
 pub mod entry_points;
+pub mod interpreter;
 pub mod journey;
 pub mod manifest;
 pub mod naming;
@@ -22,7 +23,6 @@ pub mod pylock;
 pub mod python;
 pub mod record;
 pub mod scratch;
-pub mod target;
 pub mod wheel;
 pub mod wheel_contents;
 

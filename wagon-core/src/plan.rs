@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::interpreter::Interpreter;
 use crate::python::{
     ExtraName, IncompatibleTag, MarkerTree, PackageName, Requirement, TagCompatibility, Version,
     VersionOrUrl, VersionSpecifiers,
 };
-use crate::target::Target;
 use crate::wheel::WheelInfo;
 
 /// A project the user asked to install.
@@ -95,7 +95,7 @@ struct Choice {
 pub fn select(
     wheels: &[WheelInfo],
     roots: &[RootRequest],
-    target: &Target,
+    target: &Interpreter,
     ignore_platform: bool,
 ) -> Result<InstallPlan, PlanError> {
     let mut by_project: BTreeMap<&PackageName, Vec<usize>> = BTreeMap::new();
@@ -309,7 +309,7 @@ fn enqueue_dependencies(
     wheel: &WheelInfo,
     extras: &[ExtraName],
     only_new: Option<&[ExtraName]>,
-    target: &Target,
+    target: &Interpreter,
     queue: &mut VecDeque<Pending>,
 ) {
     let required_by = format!("{} {}", wheel.filename.name, wheel.filename.version);
@@ -346,7 +346,7 @@ fn enqueue_dependencies(
 fn applying_requirements<'a>(
     wheel: &'a WheelInfo,
     extras: &'a [ExtraName],
-    target: &'a Target,
+    target: &'a Interpreter,
 ) -> impl Iterator<Item = &'a Requirement> + 'a {
     wheel
         .metadata
@@ -382,7 +382,7 @@ pub struct Unmet<'a> {
 pub fn unmet_requirements<'a>(
     plan: &'a InstallPlan,
     wheels: &[WheelInfo],
-    target: &Target,
+    target: &Interpreter,
 ) -> Vec<Unmet<'a>> {
     let info = |planned: &PlannedWheel| wheels.iter().find(|w| w.file_name == planned.file_name);
     let planned_of = |name: &PackageName| plan.wheels.iter().find(|p| &p.name == name);
@@ -450,7 +450,7 @@ pub(crate) fn best_candidate(
     wheels: &[WheelInfo],
     candidates: &[usize],
     spec: Option<&VersionSpecifiers>,
-    target: &Target,
+    target: &Interpreter,
     ignore_platform: bool,
 ) -> Result<usize, Vec<String>> {
     let mut reasons = Vec::new();

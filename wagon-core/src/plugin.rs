@@ -8,8 +8,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::interpreter::Interpreter;
 use crate::plan::InstallPlan;
-use crate::target::Target;
 
 /// What a source plugin hands on to the builder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,7 @@ pub trait Installer: Send + Sync {
 /// Everything an installer needs for one install.
 #[derive(Debug)]
 pub struct InstallRequest<'a> {
-    pub target: &'a Target,
+    pub target: &'a Interpreter,
     pub plan: &'a InstallPlan,
     /// A directory holding every wheel of the archive (the plan names which to install).
     pub wheel_dir: &'a Path,

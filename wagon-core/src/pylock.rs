@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{Digested, WHEELS_DIR};
+use crate::interpreter::Interpreter;
 use crate::manifest::Manifest;
 use crate::plan::{InstallPlan, PlanError, PlannedWheel};
 use crate::python::{self, MarkerTree, PackageName, Version};
-use crate::target::Target;
 use crate::wheel::WheelInfo;
 
 /// The lock's file name, beside `package.json` in the archive's top folder.
@@ -167,7 +167,7 @@ impl PyLock {
         plan: &InstallPlan,
         wheels: &[WheelInfo],
         manifest: &Manifest,
-        target: &Target,
+        target: &Interpreter,
     ) -> Self {
         let mut packages: Vec<LockPackage> = plan
             .wheels
@@ -325,7 +325,7 @@ impl PyLock {
     pub fn plan_for(
         &self,
         wheels: &[WheelInfo],
-        target: &Target,
+        target: &Interpreter,
         roots: &[python::PackageName],
         ignore_platform: bool,
     ) -> Result<InstallPlan, LockError> {
@@ -410,7 +410,7 @@ impl PyLock {
     }
 
     /// Checks that `target` is one of the lock's environments.
-    pub fn check_environment(&self, target: &Target) -> Result<(), LockError> {
+    pub fn check_environment(&self, target: &Interpreter) -> Result<(), LockError> {
         let Some(environments) = &self.environments else {
             return Ok(());
         };
@@ -477,7 +477,7 @@ fn plan_problems(
     plan: &InstallPlan,
     entries: &[&LockPackage],
     wheels: &[WheelInfo],
-    target: &Target,
+    target: &Interpreter,
     roots: &[PackageName],
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -571,7 +571,7 @@ fn package_entry(planned: &PlannedWheel, wheels: &[WheelInfo], manifest: &Manife
 
 /// The environment the lock was resolved for: the build interpreter's Python version, plus its
 /// OS and machine when the archive holds platform-specific wheels.
-fn environment_of(target: &Target, manifest: &Manifest) -> String {
+fn environment_of(target: &Interpreter, manifest: &Manifest) -> String {
     let report = &target.report;
     let mut parts = vec![format!("python_version == \"{}\"", report.python_version)];
     if manifest.supported_platform != "any" {
@@ -655,7 +655,7 @@ mod tests {
     /// The problems `plan_for` finds with `lock` over `wheels`, for the root `app`.
     fn plan_problems_of(lock: &PyLock, wheels: &[WheelInfo]) -> Vec<String> {
         let roots = [python::package_name("app").unwrap()];
-        match lock.plan_for(wheels, &crate::target::tests::linux(), &roots, false) {
+        match lock.plan_for(wheels, &crate::interpreter::tests::linux(), &roots, false) {
             Ok(_) => Vec::new(),
             Err(LockError::Unsound { problems, .. }) => problems,
             Err(other) => panic!("{other}"),

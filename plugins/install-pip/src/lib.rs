@@ -10,8 +10,8 @@ use std::process::Command;
 
 use wagon_core::archive::Limits;
 use wagon_core::containment::SchemeRoots;
+use wagon_core::interpreter::Interpreter;
 use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
-use wagon_core::target::Target;
 use wagon_core::wheel_contents::{self, WheelContents};
 
 /// Installs with pip.
@@ -197,7 +197,7 @@ fn isolate(command: &mut Command) {
 }
 
 /// `TARGET -m pip`, or `OTHER -m pip --python TARGET` when the target has no pip.
-fn pip_command(target: &Target) -> Result<Command, InstallerError> {
+fn pip_command(target: &Interpreter) -> Result<Command, InstallerError> {
     if target.report.has_pip {
         let mut command = Command::new(&target.python);
         command.args(["-m", "pip"]);
@@ -222,7 +222,7 @@ fn pip_command(target: &Target) -> Result<Command, InstallerError> {
 }
 
 /// An interpreter other than the target that can run pip.
-fn pip_host(target: &Target) -> Option<PathBuf> {
+fn pip_host(target: &Interpreter) -> Option<PathBuf> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(explicit) = std::env::var_os("WAGON_PIP_PYTHON") {
         candidates.push(PathBuf::from(explicit));

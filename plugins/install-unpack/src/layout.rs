@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use wagon_core::containment::{Scheme, SchemeRoots};
-use wagon_core::target::Target;
+use wagon_core::interpreter::Interpreter;
 
 /// The target's install paths.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn of(target: &Target) -> Result<Self, String> {
+    pub fn of(target: &Interpreter) -> Result<Self, String> {
         Ok(Self {
             python: target.executable(),
             roots: SchemeRoots::of(target)?,

@@ -9,7 +9,7 @@ use wagon_core::create::{CreateRequest, create};
 use wagon_core::plugin::IndexOptions;
 
 use super::Context;
-use crate::target::resolve_program;
+use crate::interpreter_args::resolve_program;
 use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]

@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use wagon_core::journey::{self, InstallOptions};
 
 use super::Context;
-use crate::target::TargetArgs;
+use crate::interpreter_args::InterpreterArgs;
 use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]
@@ -16,7 +16,7 @@ pub struct Args {
     archive: PathBuf,
 
     #[command(flatten)]
-    target: TargetArgs,
+    target: InterpreterArgs,
 
     /// The installer plugin: `unpack` (Wagon's own, needs no pip; the default) or `pip`.
     #[arg(long, env = "WAGON_INSTALLER")]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use wagon_core::journey;
 
 use super::Context;
-use crate::target::TargetArgs;
+use crate::interpreter_args::InterpreterArgs;
 use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]
@@ -17,7 +17,7 @@ pub struct Args {
 
     /// The interpreter (or virtualenv) whose platform the lock is made for.
     #[command(flatten)]
-    target: TargetArgs,
+    target: InterpreterArgs,
 
     /// Write the locked archive here instead of replacing the original.
     #[arg(short, long, value_name = "PATH")]

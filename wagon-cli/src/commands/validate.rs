@@ -5,13 +5,13 @@ use std::process::{Command, ExitCode};
 
 use wagon_core::archive::Archive;
 use wagon_core::archive::Digested;
+use wagon_core::interpreter::{Interpreter, venv_python};
 use wagon_core::journey::{self, InstallOptions};
 use wagon_core::manifest::Manifest;
 use wagon_core::pylock::{LOCK_FILE, PyLock};
-use wagon_core::target::{Target, venv_python};
 
 use super::Context;
-use crate::target::resolve_program;
+use crate::interpreter_args::resolve_program;
 use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]
@@ -240,7 +240,7 @@ fn trial_install(
         );
     }
     let python = venv_python(&venv)?;
-    let target = Target::probe(&python)?;
+    let target = Interpreter::probe(&python)?;
     journey::install(
         archive,
         &target,

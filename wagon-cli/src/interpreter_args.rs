@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use wagon_core::target::{Target, venv_python};
+use wagon_core::interpreter::{Interpreter, venv_python};
 
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct TargetArgs {
+pub struct InterpreterArgs {
     /// The interpreter to install into.
     #[arg(long, value_name = "PATH", conflicts_with = "venv")]
     pub python: Option<PathBuf>,
@@ -17,7 +17,7 @@ pub struct TargetArgs {
     pub venv: Option<PathBuf>,
 }
 
-impl TargetArgs {
+impl InterpreterArgs {
     /// The interpreter path these arguments name.
     pub fn interpreter(&self) -> anyhow::Result<PathBuf> {
         if let Some(python) = &self.python {
@@ -39,9 +39,9 @@ impl TargetArgs {
         })
     }
 
-    pub fn probe(&self) -> anyhow::Result<Target> {
+    pub fn probe(&self) -> anyhow::Result<Interpreter> {
         let python = self.interpreter()?;
-        let target = Target::probe(&python)?;
+        let target = Interpreter::probe(&python)?;
         tracing::info!("target interpreter: {}", target.describe());
         Ok(target)
     }

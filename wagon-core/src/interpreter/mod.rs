@@ -16,7 +16,7 @@ const PROBE: &str = include_str!("probe.py");
 
 /// Why an interpreter could not be used as a target.
 #[derive(Debug, thiserror::Error)]
-pub enum TargetError {
+pub enum InterpreterError {
     #[error(
         "cannot run the Python interpreter {python}: {source}. Pass an interpreter with --python or a virtualenv with --venv."
     )]
@@ -81,7 +81,7 @@ pub struct Libc {
 
 /// A probed interpreter with its compatible tags and marker environment.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct Interpreter {
     /// The interpreter as the user named it.
     pub python: PathBuf,
     pub report: ProbeReport,
@@ -90,24 +90,24 @@ pub struct Target {
     pub python_full_version: Version,
 }
 
-impl Target {
+impl Interpreter {
     /// Runs the probe in `python` once and derives tags and markers.
-    pub fn probe(python: &Path) -> Result<Self, TargetError> {
+    pub fn probe(python: &Path) -> Result<Self, InterpreterError> {
         let output = Command::new(python)
             .args(["-I", "-c", PROBE])
             .output()
-            .map_err(|source| TargetError::Spawn {
+            .map_err(|source| InterpreterError::Spawn {
                 python: python.to_path_buf(),
                 source,
             })?;
         if !output.status.success() {
-            return Err(TargetError::Probe {
+            return Err(InterpreterError::Probe {
                 python: python.to_path_buf(),
                 detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
             });
         }
         let report: ProbeReport =
-            serde_json::from_slice(&output.stdout).map_err(|err| TargetError::Probe {
+            serde_json::from_slice(&output.stdout).map_err(|err| InterpreterError::Probe {
                 python: python.to_path_buf(),
                 detail: err.to_string(),
             })?;
@@ -115,8 +115,8 @@ impl Target {
     }
 
     /// Derives tags and markers from a probe report (also used to describe other machines).
-    pub fn from_report(python: &Path, report: ProbeReport) -> Result<Self, TargetError> {
-        let platform_error = |detail: String| TargetError::Platform {
+    pub fn from_report(python: &Path, report: ProbeReport) -> Result<Self, InterpreterError> {
+        let platform_error = |detail: String| InterpreterError::Platform {
             python: python.to_path_buf(),
             detail,
         };
@@ -205,7 +205,7 @@ impl Target {
 }
 
 /// The interpreter of a virtualenv directory.
-pub fn venv_python(venv: &Path) -> Result<PathBuf, TargetError> {
+pub fn venv_python(venv: &Path) -> Result<PathBuf, InterpreterError> {
     let expected = if cfg!(windows) {
         venv.join("Scripts").join("python.exe")
     } else {
@@ -214,7 +214,7 @@ pub fn venv_python(venv: &Path) -> Result<PathBuf, TargetError> {
     if expected.exists() {
         Ok(expected)
     } else {
-        Err(TargetError::NoVenvPython {
+        Err(InterpreterError::NoVenvPython {
             venv: venv.to_path_buf(),
             expected,
         })
@@ -292,8 +292,8 @@ pub(crate) mod tests {
     use crate::python::parse_wheel_filename;
 
     /// CPython 3.11.7 on glibc 2.36 Linux x86_64, as other modules' tests' target.
-    pub(crate) fn linux() -> Target {
-        let target = Target::from_report(
+    pub(crate) fn linux() -> Interpreter {
+        let target = Interpreter::from_report(
             Path::new("py"),
             report("linux", "x86_64", Some(("glibc", "2.36")), None),
         );
@@ -344,13 +344,13 @@ pub(crate) mod tests {
         }
     }
 
-    fn fits(target: &Target, wheel: &str) -> bool {
+    fn fits(target: &Interpreter, wheel: &str) -> bool {
         parse_wheel_filename(wheel).is_ok_and(|w| w.is_compatible(&target.tags))
     }
 
     #[test]
     fn wheel_fit_follows_pep_425_and_600() {
-        let glibc = Target::from_report(
+        let glibc = Interpreter::from_report(
             Path::new("py"),
             report("linux", "x86_64", Some(("glibc", "2.36")), None),
         );
@@ -384,7 +384,7 @@ pub(crate) mod tests {
         );
         assert!(!fits(&glibc, "a-1-cp311-cp311-win_amd64.whl"));
 
-        let musl = Target::from_report(
+        let musl = Interpreter::from_report(
             Path::new("py"),
             report("linux", "x86_64", Some(("musl", "1.2.4")), None),
         );
@@ -392,7 +392,7 @@ pub(crate) mod tests {
         assert!(fits(&musl, "a-1-cp311-cp311-musllinux_1_2_x86_64.whl"));
         assert!(!fits(&musl, "a-1-cp311-cp311-manylinux_2_17_x86_64.whl"));
 
-        let mac = Target::from_report(
+        let mac = Interpreter::from_report(
             Path::new("py"),
             report("darwin", "arm64", None, Some("14.2")),
         );
@@ -401,7 +401,8 @@ pub(crate) mod tests {
         assert!(fits(&mac, "a-1-cp311-cp311-macosx_10_9_universal2.whl"));
         assert!(!fits(&mac, "a-1-cp311-cp311-macosx_10_9_x86_64.whl"));
 
-        let windows = Target::from_report(Path::new("py"), report("win32", "AMD64", None, None));
+        let windows =
+            Interpreter::from_report(Path::new("py"), report("win32", "AMD64", None, None));
         let Ok(windows) = windows else {
             panic!("{windows:?}")
         };
