@@ -8,12 +8,12 @@
 pub mod archive;
 pub mod check;
 pub mod containment;
-pub mod create;
 pub mod entry_points;
 pub mod interpreter;
-pub mod journey;
+pub mod journeys;
 pub mod manifest;
 pub mod naming;
+pub mod os_release;
 pub mod pack;
 pub mod partial;
 pub mod plan;
@@ -23,8 +23,11 @@ pub mod pylock;
 pub mod python;
 pub mod record;
 pub mod scratch;
+#[cfg(test)]
+mod testing;
 pub mod wheel;
 pub mod wheel_contents;
+pub mod wheelhouse;
 
 /// This Wagon's version, recorded in `created_by_wagon_version`.
 pub const WAGON_VERSION: &str = env!("CARGO_PKG_VERSION");

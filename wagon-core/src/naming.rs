@@ -1,5 +1,8 @@
 //! The archive's file name, after wagon 1.0 and PEP 425:
-//! `{name}-{version}[-{build}]-{python tags joined by .}-none-{platform}.wgn`.
+//! `{name}-{version}[-{build}]-{python tags joined by .}-none-{platform}.wgn`, its ending chosen
+//! by the output format.
+
+use crate::archive::OutputFormat;
 
 /// The archive file name for a package.
 pub fn archive_name(
@@ -17,6 +20,16 @@ pub fn archive_name(
     parts.push("none".to_string());
     parts.push(platform.to_string());
     format!("{}.wgn", parts.join("-"))
+}
+
+/// `archive_name` (ending in `.wgn`) as written in `format`: the compressor says how its wagons'
+/// names end (`x.wgn` for gzip, `x.zst.wgn`), a zip is `x.zip.wgn`.
+pub fn archive_file_name(archive_name: &str, format: &OutputFormat) -> String {
+    let stem = archive_name.strip_suffix(".wgn").unwrap_or(archive_name);
+    match format {
+        OutputFormat::Tar { compressor, .. } => format!("{stem}{}", compressor.archive_suffix()),
+        OutputFormat::Zip => format!("{stem}.zip.wgn"),
+    }
 }
 
 #[cfg(test)]

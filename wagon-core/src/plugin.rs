@@ -117,6 +117,11 @@ pub trait Compressor: Send + Sync {
     fn extension(&self) -> &str;
     /// The leading bytes that identify its streams.
     fn magic(&self) -> &[u8];
+    /// How the file names of wagons it compresses end: `.{extension}.wgn` (`x.zst.wgn`) unless
+    /// it says otherwise, so two formats of one package never overwrite each other.
+    fn archive_suffix(&self) -> String {
+        format!(".{}.wgn", self.extension())
+    }
     /// The level used when the user names none.
     fn default_level(&self) -> i32;
     /// The range of levels it accepts.

@@ -22,6 +22,11 @@ impl Compressor for Gzip {
         &[0x1f, 0x8b]
     }
 
+    /// wagon 1.0's format keeps wagon 1.0's plain `.wgn`.
+    fn archive_suffix(&self) -> String {
+        ".wgn".to_string()
+    }
+
     fn default_level(&self) -> i32 {
         6
     }

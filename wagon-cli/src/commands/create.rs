@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
 use wagon_core::archive::OutputFormat;
-use wagon_core::create::{CreateRequest, create};
+use wagon_core::journeys::create::{CreateRequest, create};
 use wagon_core::plugin::IndexOptions;
 
 use super::Context;
@@ -186,7 +186,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             context.quiet,
         );
         let problems =
-            super::validate::check(context, &created.path, Some((&python, "unpack"))).problems;
+            super::validate::check(context, &created.path, Some((&python, "unpack")))?.problems;
         drop(stage);
         problems
     } else {

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::anyhow;
-use wagon_core::journey::{self, InstallOptions};
+use wagon_core::journeys::install::{self as journey, InstallOptions};
+use wagon_core::plan::PlanOptions;
 
 use super::Context;
 use crate::interpreter_args::InterpreterArgs;
@@ -96,12 +97,14 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
         target.describe()
     ));
     let options = InstallOptions {
-        ignore_platform: args.ignore_platform,
+        plan: PlanOptions {
+            ignore_platform: args.ignore_platform,
+            extras: args.extra,
+        },
         upgrade: args.upgrade,
         reinstall: args.reinstall,
         compile: args.compile,
         break_system_packages: args.break_system_packages,
-        extras: args.extra,
         extra_args: args.installer_args,
     };
     let (plan, outcome) =

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wagon_core::journey;
+use wagon_core::journeys::lock::relock;
 
 use super::Context;
 use crate::interpreter_args::InterpreterArgs;
@@ -34,7 +34,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         target.describe()
     ));
     let destination = args.output.clone().unwrap_or_else(|| args.archive.clone());
-    let lock = journey::relock(&archive, &target, &archive.output_format(), &destination)?;
+    let lock = relock(&archive, &target, &archive.output_format(), &destination)?;
     drop(stage);
     println!("{}", destination.display());
     if !context.quiet {

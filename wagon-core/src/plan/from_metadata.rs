@@ -1,88 +1,17 @@
-//! Selection: which of an archive's wheels to install on a target — the requested projects and
-//! the closure of their `Requires-Dist` whose markers hold there, each project's best-ranked
-//! compatible wheel. Every command that installs or checks installability goes through here.
+//! Planning from the wheels' own metadata: the requested projects and the closure of their
+//! `Requires-Dist` whose markers hold on the target, each project's best-ranked compatible wheel.
+//! Used when an archive has no lock, when the user asks for extras the lock was not made with, and
+//! to make the lock at create time.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use super::{InstallPlan, PlanError, PlannedWheel, RootRequest};
 use crate::interpreter::Interpreter;
 use crate::python::{
     ExtraName, IncompatibleTag, MarkerTree, PackageName, Requirement, TagCompatibility, Version,
     VersionOrUrl, VersionSpecifiers,
 };
 use crate::wheel::WheelInfo;
-
-/// A project the user asked to install.
-#[derive(Debug, Clone)]
-pub struct RootRequest {
-    pub name: PackageName,
-    pub extras: Vec<ExtraName>,
-    /// Pin to this version (the archive's `package_version`).
-    pub version: Option<Version>,
-}
-
-/// One wheel chosen for installation.
-#[derive(Debug, Clone)]
-pub struct PlannedWheel {
-    pub file_name: String,
-    pub name: PackageName,
-    pub version: Version,
-    /// Asked for by the user rather than pulled in as a dependency.
-    pub requested: bool,
-    /// The extras whose dependencies were followed for this project.
-    pub extras: Vec<ExtraName>,
-    /// The condition under which this project is needed at all, when it is not always needed
-    /// (a dependency declared only for some platforms or Python versions).
-    pub marker: Option<String>,
-    /// The chosen projects this one depends on, on this target.
-    pub dependencies: Vec<PackageName>,
-}
-
-/// The wheels to install, dependencies before the projects that need them.
-#[derive(Debug, Clone, Default)]
-pub struct InstallPlan {
-    pub wheels: Vec<PlannedWheel>,
-    /// Archive wheels left out (not needed on this target), by file name.
-    pub unused: Vec<String>,
-}
-
-impl InstallPlan {
-    pub fn requested(&self) -> impl Iterator<Item = &PlannedWheel> {
-        self.wheels.iter().filter(|w| w.requested)
-    }
-}
-
-/// Why no installable set could be chosen.
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    #[error(
-        "the archive has no wheel for `{requirement}` (required by {required_by}); the archive \
-         is incomplete — rebuild it, or check that `--exclude` did not drop it"
-    )]
-    Missing {
-        requirement: String,
-        required_by: String,
-    },
-    #[error(
-        "no wheel of `{project}` in the archive fits {target}:\n{}\nUse an archive built for this \
-         platform and Python, or pass --ignore-platform to try anyway.",
-        .reasons.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")
-    )]
-    Incompatible {
-        project: String,
-        target: String,
-        reasons: Vec<String>,
-    },
-    #[error(
-        "`{requirement}` (required by {required_by}) is not satisfied by the archive's {project} \
-         {version}; the archive's wheels do not fit together"
-    )]
-    Conflict {
-        requirement: String,
-        required_by: String,
-        project: String,
-        version: String,
-    },
-}
 
 struct Choice {
     index: usize,
@@ -509,4 +438,186 @@ pub(crate) fn best_candidate(
         return Ok(best.0);
     }
     Err(reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::python::package_name;
+    use crate::testing::{linux, wheel, wheel_file};
+
+    fn root(name: &str) -> RootRequest {
+        RootRequest {
+            name: package_name(name).unwrap(),
+            extras: Vec::new(),
+            version: None,
+        }
+    }
+
+    fn chosen(plan: &InstallPlan) -> Vec<&str> {
+        plan.wheels.iter().map(|w| w.file_name.as_str()).collect()
+    }
+
+    #[test]
+    fn the_closure_follows_markers_and_extras_dependencies_first() {
+        let wheels = [
+            wheel(
+                "app",
+                "1.0",
+                &[
+                    "dep>=1",
+                    "win-only; sys_platform == 'win32'",
+                    "lib[fast]",
+                    "old; python_version < '3.8'",
+                ],
+            ),
+            wheel("dep", "1.2", &[]),
+            wheel(
+                "lib",
+                "2.0",
+                &["speedups; extra == 'fast'", "slow; extra == 'slow'"],
+            ),
+            wheel("speedups", "1.0", &[]),
+            wheel("win-only", "1.0", &[]),
+            wheel("slow", "1.0", &[]),
+        ];
+        let plan = select(&wheels, &[root("app")], &linux(), false).unwrap();
+        assert_eq!(
+            chosen(&plan),
+            [
+                "speedups-1.0-py3-none-any.whl",
+                "lib-2.0-py3-none-any.whl",
+                "dep-1.2-py3-none-any.whl",
+                "app-1.0-py3-none-any.whl",
+            ]
+        );
+        assert_eq!(
+            plan.unused,
+            ["win_only-1.0-py3-none-any.whl", "slow-1.0-py3-none-any.whl"]
+        );
+        let app = plan.wheels.last().unwrap();
+        assert!(app.requested);
+        let deps: Vec<&str> = app.dependencies.iter().map(AsRef::as_ref).collect();
+        assert_eq!(deps, ["dep", "lib"]);
+        let lib = &plan.wheels[1];
+        assert_eq!(lib.extras.len(), 1);
+        assert!(!lib.requested);
+    }
+
+    #[test]
+    fn a_missing_dependency_names_who_needs_it() {
+        let wheels = [wheel("app", "1.0", &["gone>=2"])];
+        let err = select(&wheels, &[root("app")], &linux(), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the archive has no wheel for `gone>=2` (required by app 1.0); the archive is \
+             incomplete — rebuild it, or check that `--exclude` did not drop it"
+        );
+    }
+
+    #[test]
+    fn a_version_no_wheel_satisfies_is_a_conflict() {
+        let wheels = [
+            wheel("app", "1.0", &["dep>=2", "other"]),
+            wheel("other", "1.0", &["dep<2"]),
+            wheel("dep", "2.5", &[]),
+        ];
+        let err = select(&wheels, &[root("app")], &linux(), false).unwrap_err();
+        assert!(
+            matches!(&err, PlanError::Conflict { project, version, .. }
+                if project == "dep" && version == "2.5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_best_fitting_wheel_wins_and_misfits_are_explained() {
+        let wheels = [
+            wheel_file("native-1.0-cp311-cp311-win_amd64.whl", "native", &[], None),
+            wheel_file(
+                "native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+                "native",
+                &[],
+                None,
+            ),
+            wheel_file("native-1.0-py3-none-any.whl", "native", &[], None),
+            wheel_file("native-1.1-py3-none-any.whl", "native", &[], Some(">=3.12")),
+        ];
+        let plan = select(&wheels, &[root("native")], &linux(), false).unwrap();
+        // 1.1 needs Python 3.12; of the 1.0 wheels the platform one ranks above the pure one.
+        assert_eq!(
+            chosen(&plan),
+            ["native-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"]
+        );
+
+        let foreign = [wheels[0].clone(), wheels[3].clone()];
+        let err = select(&foreign, &[root("native")], &linux(), false).unwrap_err();
+        let PlanError::Incompatible { reasons, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            reasons,
+            &[
+                "native-1.0-cp311-cp311-win_amd64.whl: its platform tag does not fit (wheel \
+                 tags: cp311-cp311-win_amd64)",
+                "native-1.1-py3-none-any.whl: it requires Python >=3.12, the target is 3.11.7",
+            ]
+        );
+        // --ignore-platform takes the highest version among the misfits.
+        let forced = select(&foreign, &[root("native")], &linux(), true).unwrap();
+        assert_eq!(chosen(&forced), ["native-1.1-py3-none-any.whl"]);
+    }
+
+    #[test]
+    fn a_pinned_root_takes_its_version() {
+        let wheels = [wheel("app", "1.0", &[]), wheel("app", "2.0", &[])];
+        let mut pinned = root("app");
+        pinned.version = Some(crate::python::version("1.0").unwrap());
+        let plan = select(&wheels, &[pinned], &linux(), false).unwrap();
+        assert_eq!(chosen(&plan), ["app-1.0-py3-none-any.whl"]);
+        assert_eq!(plan.unused, ["app-2.0-py3-none-any.whl"]);
+    }
+
+    #[test]
+    fn conditional_dependencies_carry_their_marker() {
+        let wheels = [
+            wheel("app", "1.0", &["tz; python_version < '3.12'"]),
+            wheel("tz", "1.0", &[]),
+        ];
+        let plan = select(&wheels, &[root("app")], &linux(), false).unwrap();
+        assert_eq!(
+            plan.wheels[0].marker.as_deref(),
+            Some("python_full_version < '3.12'")
+        );
+        assert_eq!(plan.wheels[1].marker, None);
+    }
+
+    #[test]
+    fn unmet_requirements_reach_extras_requested_between_dependencies() {
+        let wheels = [
+            wheel("app", "1.0", &["lib[fast]"]),
+            wheel("lib", "1.0", &["speedups>=2; extra == 'fast'"]),
+            wheel("speedups", "1.0", &[]),
+        ];
+        let plan = InstallPlan {
+            wheels: wheels
+                .iter()
+                .map(|w| PlannedWheel {
+                    file_name: w.file_name.clone(),
+                    name: w.filename.name.clone(),
+                    version: w.filename.version.clone(),
+                    requested: w.filename.name.as_ref() == "app",
+                    extras: Vec::new(),
+                    marker: None,
+                    dependencies: Vec::new(),
+                })
+                .collect(),
+            unused: Vec::new(),
+        };
+        let unmet = unmet_requirements(&plan, &wheels, &linux());
+        assert_eq!(unmet.len(), 1, "{unmet:?}");
+        assert_eq!(unmet[0].wheel.file_name, "lib-1.0-py3-none-any.whl");
+        assert_eq!(unmet[0].requirement, "speedups>=2 ; extra == 'fast'");
+        assert_eq!(unmet[0].found.unwrap().version.to_string(), "1.0");
+    }
 }

@@ -1,12 +1,13 @@
-//! The create journey: source plugin → builder → wheelhouse → manifest → archive, with every
-//! user error (a missing file, an existing output, a bad tag) caught before the slow work.
+//! The create journey (`wagon create`): source plugin → builder → wheelhouse → manifest and lock
+//! → archive, with every user error (a missing file, an existing output, a bad tag) caught before
+//! the slow work.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{ArchiveError, OutputFormat, write_archive};
 use crate::interpreter::{Interpreter, InterpreterError};
-use crate::manifest::{Manifest, OsProperties};
+use crate::manifest::Manifest;
+use crate::naming::archive_file_name;
 use crate::pack::{PackError, PackRequest, prepare};
 use crate::plugin::{
     BuildError, BuildRequest, FetchRequest, Fetched, IndexOptions, Registry, SourceError,
@@ -14,6 +15,7 @@ use crate::plugin::{
 use crate::pylock::{LOCK_FILE, LockError, PyLock};
 use crate::python::{self, PythonSyntaxError};
 use crate::wheel::{WheelError, WheelInfo};
+use crate::wheelhouse;
 
 /// Everything `wagon create` was asked for.
 #[derive(Clone)]
@@ -231,8 +233,8 @@ pub fn create(
     })?;
 
     progress.stage("inspecting the wheelhouse");
-    let mut wheels = wheels_in(&wheel_dir)?;
-    let excluded = exclude(&mut wheels, &request.excludes)?;
+    let mut wheels = wheelhouse::wheels_in(&wheel_dir).map_err(io_error("read", &wheel_dir))?;
+    let excluded = wheelhouse::exclude(&mut wheels, &request.excludes)?;
     // The name as the wheel's metadata spells it (`Flask`), like wagon 1.0's `package_name`.
     let (package_name, package_version, roots) = match &output.root_wheel {
         Some(root) => {
@@ -252,7 +254,7 @@ pub fn create(
             (
                 request.name.clone().unwrap_or_default(),
                 request.version.clone().unwrap_or_default(),
-                top_level_projects(&infos),
+                crate::plan::top_level_projects(&infos),
             )
         }
     };
@@ -279,12 +281,12 @@ pub fn create(
         wheels: wheels.clone(),
         files: request.add_files.clone(),
         excluded,
-        os_properties: os_properties(),
+        os_properties: crate::os_release::host_os_properties(),
         supported_platform: request.supported_platform.clone(),
     };
     let prepared = prepare(&pack_request)?;
     let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
-    let file_name = file_name_for(&manifest.archive_name, &request.format);
+    let file_name = archive_file_name(&manifest.archive_name, &request.format);
     manifest.archive_name = file_name.clone();
     if !roots.is_empty() {
         manifest
@@ -298,20 +300,10 @@ pub fn create(
             .unwrap_or_default(),
         _ => Vec::new(),
     };
-    match crate::journey::roots(&manifest, &extras).and_then(|roots| {
-        Ok(crate::plan::select(
-            &prepared.wheels,
-            &roots,
-            &build_target,
-            false,
-        )?)
-    }) {
-        Ok(plan) => {
-            let lock = PyLock::from_plan(&plan, &prepared.wheels, &manifest, &build_target);
-            layout
-                .metadata_files
-                .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes()));
-        }
+    match PyLock::for_interpreter(&manifest, &prepared.wheels, &extras, &build_target) {
+        Ok(lock) => layout
+            .metadata_files
+            .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
         Err(err) => tracing::warn!(
             "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
         ),
@@ -366,7 +358,7 @@ fn refuse_existing(
     let Ok(entries) = std::fs::read_dir(&request.output_dir) else {
         return Ok(());
     };
-    let suffix = file_name_for(".wgn", &request.format);
+    let suffix = archive_file_name(".wgn", &request.format);
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().to_lowercase();
         if file.starts_with(&prefix.to_lowercase()) && file.ends_with(&suffix) {
@@ -374,89 +366,4 @@ fn refuse_existing(
         }
     }
     Ok(())
-}
-
-/// `x.wgn` for tar.gz, wagon 1.0's usual format; `x.zip.wgn` and `x.zst.wgn` otherwise, so two
-/// formats of one package never overwrite each other.
-fn file_name_for(archive_name: &str, format: &OutputFormat) -> String {
-    let stem = archive_name.strip_suffix(".wgn").unwrap_or(archive_name);
-    match format {
-        OutputFormat::Tar { compressor, .. } if compressor.name() == "gzip" => {
-            format!("{stem}.wgn")
-        }
-        OutputFormat::Tar { compressor, .. } => format!("{stem}.{}.wgn", compressor.extension()),
-        OutputFormat::Zip => format!("{stem}.zip.wgn"),
-    }
-}
-
-fn wheels_in(dir: &Path) -> Result<Vec<PathBuf>, CreateError> {
-    let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io_error("read", dir))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
-        .collect();
-    wheels.sort();
-    Ok(wheels)
-}
-
-/// Drops the wheels of excluded projects, warning for each, and returns their file names.
-fn exclude(wheels: &mut Vec<PathBuf>, excludes: &[String]) -> Result<Vec<String>, CreateError> {
-    if excludes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let names: BTreeSet<python::PackageName> = excludes
-        .iter()
-        .map(|e| python::package_name(e))
-        .collect::<Result<_, _>>()?;
-    let mut dropped = Vec::new();
-    wheels.retain(|wheel| {
-        let file = wheel
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let excluded = python::parse_wheel_filename(&file).is_ok_and(|w| names.contains(&w.name));
-        if excluded {
-            tracing::warn!(
-                "excluding {file}: the archive may not install without it (`--validate` checks)"
-            );
-            dropped.push(file);
-        }
-        !excluded
-    });
-    Ok(dropped)
-}
-
-/// Projects no other wheel needs (extras aside): what a requirements-only archive installs. A
-/// dependency needed only through an extra (`x; extra == "fancy"`) is a root of its own, since
-/// nothing else would install it.
-fn top_level_projects(wheels: &[WheelInfo]) -> Vec<String> {
-    let required: BTreeSet<&python::PackageName> = wheels
-        .iter()
-        .flat_map(|w| w.metadata.requires_dist.iter())
-        .filter(|r| python::needed_without_extras(r))
-        .map(|r| &r.name)
-        .collect();
-    wheels
-        .iter()
-        .filter(|w| !required.contains(&w.filename.name))
-        .map(|w| w.filename.name.to_string())
-        .collect()
-}
-
-/// The Linux distribution from `/etc/os-release`, as wagon 1.0 recorded it.
-fn os_properties() -> OsProperties {
-    let Ok(text) = std::fs::read_to_string("/etc/os-release") else {
-        return OsProperties::default();
-    };
-    let field = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")))
-            .map(|v| v.trim_matches('"').to_lowercase())
-    };
-    OsProperties {
-        distribution: field("ID"),
-        distribution_release: field("VERSION_CODENAME"),
-        distribution_version: field("VERSION_ID"),
-    }
 }
