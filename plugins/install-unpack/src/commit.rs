@@ -86,3 +86,111 @@ fn move_file(from: &Path, to: &Path) -> Result<(), UnpackError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::installed;
+    use crate::testing::Env;
+
+    /// demo 1.0 installed (with a subfolder 2.0 drops), 2.0 staged, and the plan between them.
+    fn upgrade(env: &Env) -> CommitPlan {
+        env.install(
+            "demo",
+            "1.0",
+            &[
+                ("demo/__init__.py", "v1"),
+                ("demo/old/gone.py", "gone"),
+                ("shared.py", "v1 shared"),
+            ],
+        );
+        env.write("unrelated.py", "not ours");
+        let staging = env.staging();
+        let staged = env.stage(
+            &staging,
+            0,
+            "demo",
+            "2.0",
+            &[
+                ("demo/__init__.py", "v2"),
+                ("shared.py", "v2 shared"),
+                ("demo-2.0.dist-info/RECORD", "record"),
+            ],
+        );
+        let installed = installed::scan(&env.layout);
+        CommitPlan::new(&env.layout, &[staged], &installed, &staging).unwrap()
+    }
+
+    #[test]
+    fn a_commit_replaces_the_old_version_entirely() {
+        let env = Env::new();
+        let plan = upgrade(&env);
+        let mut lock = EnvLock::acquire(&env.layout.prefix).unwrap();
+        plan.execute_with(&mut lock, &FaultPoint::none()).unwrap();
+        plan.prune_emptied(&env.layout.roots);
+        assert_eq!(env.read("demo/__init__.py").as_deref(), Some("v2"));
+        assert_eq!(env.read("shared.py").as_deref(), Some("v2 shared"));
+        assert_eq!(env.read("unrelated.py").as_deref(), Some("not ours"));
+        assert!(!env.site.join("demo/old").exists(), "emptied folder pruned");
+        assert!(!env.site.join("demo-1.0.dist-info").exists());
+        assert_eq!(
+            env.read("demo-2.0.dist-info/RECORD").as_deref(),
+            Some("record")
+        );
+        assert!(
+            matches!(
+                crate::journal::interrupted(&mut lock),
+                Some(crate::journal::Interrupted::Committed(_))
+            ),
+            "the journal stands at its commit point until cleared"
+        );
+    }
+
+    #[test]
+    fn a_failure_at_any_step_leaves_the_environment_as_it_was() {
+        let steps = {
+            let env = Env::new();
+            let plan = upgrade(&env);
+            let mut lock = EnvLock::acquire(&env.layout.prefix).unwrap();
+            let fault = FaultPoint::none();
+            plan.execute_with(&mut lock, &fault).unwrap();
+            fault.steps()
+        };
+        assert!(steps >= 6, "{steps} steps");
+        for step in 0..steps {
+            let env = Env::new();
+            let plan = upgrade(&env);
+            let before = env.snapshot();
+            let staging_before = crate::testing::names(&plan.staging.join("0/0"));
+            let mut lock = EnvLock::acquire(&env.layout.prefix).unwrap();
+            let err = plan
+                .execute_with(&mut lock, &FaultPoint::failing_at(step))
+                .unwrap_err();
+            assert!(err.to_string().contains("injected fault"), "{err}");
+            assert_eq!(env.snapshot(), before, "after a failure at step {step}");
+            assert_eq!(
+                crate::testing::names(&plan.staging.join("0/0")),
+                staging_before,
+                "staged files back in staging after a failure at step {step}"
+            );
+            assert!(
+                crate::journal::interrupted(&mut lock).is_none(),
+                "the journal of a rolled-back commit is gone"
+            );
+        }
+    }
+
+    #[test]
+    fn a_real_move_failure_rolls_back_too() {
+        let env = Env::new();
+        let plan = upgrade(&env);
+        let before = env.snapshot();
+        // The last staged file vanishes: its move fails after the others were made.
+        let (last, _) = plan.place.last().unwrap();
+        std::fs::remove_dir_all(last).unwrap();
+        let mut lock = EnvLock::acquire(&env.layout.prefix).unwrap();
+        let err = plan.execute(&mut lock).unwrap_err();
+        assert!(err.to_string().contains("cannot move a file to"), "{err}");
+        assert_eq!(env.snapshot(), before);
+    }
+}

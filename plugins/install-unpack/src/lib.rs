@@ -26,6 +26,8 @@ mod pool;
 mod recovery;
 mod rollback;
 mod staging;
+#[cfg(test)]
+mod testing;
 mod transaction;
 mod unpack;
 

@@ -224,3 +224,159 @@ impl CommitPlan {
         Ok(plan)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::installed;
+    use crate::testing::Env;
+
+    fn plan(env: &Env, staged: &[StagedWheel], staging: &Path) -> Result<CommitPlan, String> {
+        let installed = installed::scan(&env.layout);
+        CommitPlan::new(&env.layout, staged, &installed, staging).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_folder_the_environment_lacks_moves_in_one_rename() {
+        let env = Env::new();
+        let staging = env.staging();
+        let staged = env.stage(
+            &staging,
+            0,
+            "demo",
+            "1.0",
+            &[
+                ("demo/__init__.py", "v1"),
+                ("demo/sub/x.py", "x"),
+                ("demo-1.0.dist-info/RECORD", ""),
+            ],
+        );
+        let plan = plan(&env, &[staged], &staging).unwrap();
+        let twin = |name: &str| staging.join("0/0").join(name);
+        assert_eq!(
+            plan.place,
+            vec![
+                (twin("demo"), env.site.join("demo")),
+                (
+                    twin("demo-1.0.dist-info"),
+                    env.site.join("demo-1.0.dist-info")
+                ),
+            ],
+            "each new folder is one rename, not one per file"
+        );
+        assert!(plan.created_dirs.is_empty());
+        assert!(plan.set_aside.is_empty());
+    }
+
+    #[test]
+    fn files_move_one_by_one_into_an_existing_folder_and_replace_what_stands_there() {
+        let env = Env::new();
+        env.write("shared/keep.py", "kept");
+        env.write("shared/x.py", "old x");
+        let staging = env.staging();
+        let staged = env.stage(
+            &staging,
+            0,
+            "demo",
+            "1.0",
+            &[("shared/x.py", "new x"), ("shared/new.py", "new")],
+        );
+        let plan = plan(&env, &[staged], &staging).unwrap();
+        assert_eq!(
+            plan.place,
+            vec![
+                (
+                    staging.join("0/0/shared/x.py"),
+                    env.site.join("shared/x.py")
+                ),
+                (
+                    staging.join("0/0/shared/new.py"),
+                    env.site.join("shared/new.py")
+                ),
+            ]
+        );
+        assert_eq!(
+            plan.set_aside,
+            vec![(env.site.join("shared/x.py"), staging.join("trash/0"))],
+            "the file a new one replaces goes to the trash first"
+        );
+    }
+
+    #[test]
+    fn a_new_folder_two_wheels_share_is_created_and_filled_file_by_file() {
+        let env = Env::new();
+        let staging = env.staging();
+        let a = env.stage(&staging, 0, "a", "1.0", &[("ns/a/__init__.py", "a")]);
+        let b = env.stage(&staging, 1, "b", "1.0", &[("ns/b/__init__.py", "b")]);
+        let plan = plan(&env, &[a, b], &staging).unwrap();
+        assert_eq!(plan.created_dirs, vec![env.site.join("ns")]);
+        assert_eq!(
+            plan.place,
+            vec![
+                (staging.join("0/0/ns/a"), env.site.join("ns/a")),
+                (staging.join("1/0/ns/b"), env.site.join("ns/b")),
+            ],
+            "below the shared folder, each wheel's own folder still moves whole"
+        );
+    }
+
+    #[test]
+    fn a_file_never_replaces_a_folder() {
+        let env = Env::new();
+        env.write("demo/inside.py", "");
+        let staging = env.staging();
+        let staged = env.stage(&staging, 0, "demo", "1.0", &[("demo", "a file")]);
+        let err = plan(&env, &[staged], &staging).unwrap_err();
+        assert!(err.contains("is a folder in the environment"), "{err}");
+
+        // Nor a folder another wheel of the same install brings.
+        let a = env.stage(&staging, 1, "a", "1.0", &[("thing", "a file")]);
+        let b = env.stage(&staging, 2, "b", "1.0", &[("thing/y.py", "")]);
+        let err = plan(&env, &[b, a], &staging).unwrap_err();
+        assert!(err.contains("is a folder of another wheel"), "{err}");
+        assert_eq!(env.read("demo/inside.py").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_folder_never_replaces_another_projects_file() {
+        let env = Env::new();
+        env.write("demo", "someone's file");
+        let staging = env.staging();
+        let staged = env.stage(&staging, 0, "demo", "1.0", &[("demo/__init__.py", "")]);
+        let err = plan(&env, &[staged], &staging).unwrap_err();
+        assert!(
+            err.contains("where a file of another project stands"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_folder_replaces_a_file_of_the_version_it_replaces() {
+        let env = Env::new();
+        env.install("demo", "1.0", &[("demo", "old module file")]);
+        let staging = env.staging();
+        let staged = env.stage(&staging, 0, "demo", "2.0", &[("demo/__init__.py", "v2")]);
+        let plan = plan(&env, &[staged], &staging).unwrap();
+        let aside: Vec<&PathBuf> = plan.set_aside.iter().map(|(f, _)| f).collect();
+        assert!(aside.contains(&&env.site.join("demo")), "{aside:?}");
+        assert!(aside.contains(&&env.site.join("demo-1.0.dist-info/RECORD")));
+        assert!(
+            plan.place
+                .contains(&(staging.join("0/0/demo"), env.site.join("demo")))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn nothing_is_placed_through_a_link() {
+        let env = Env::new();
+        let outside = env.dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, env.site.join("demo")).unwrap();
+        let staging = env.staging();
+        let staged = env.stage(&staging, 0, "demo", "1.0", &[("demo/__init__.py", "")]);
+        let err = plan(&env, &[staged], &staging).unwrap_err();
+        assert!(err.contains("a symbolic link"), "{err}");
+        assert!(crate::testing::names(&outside).is_empty());
+    }
+}

@@ -80,3 +80,127 @@ pub fn install(
         .map(|w| format!("{}=={}", w.name, w.version))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::path::Path;
+
+    use wagon_test_support::wheel::WheelBuilder;
+
+    use super::*;
+    use crate::testing::{Env, names};
+
+    /// `builder`'s wheel with `path_in_wheel` altered after its RECORD was written.
+    fn tampered(builder: &WheelBuilder, dir: &Path, path_in_wheel: &str) -> PathBuf {
+        let good = builder.build_bytes();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(good)).unwrap();
+        let record_path = format!("{}/RECORD", builder.dist_info());
+        let mut record = Vec::new();
+        zip.by_name(&record_path)
+            .unwrap()
+            .read_to_end(&mut record)
+            .unwrap();
+        builder
+            .clone()
+            .file(path_in_wheel, "altered")
+            .file(&record_path, record)
+            .build(dir)
+    }
+
+    fn wheels(env: &Env) -> Vec<(PathBuf, bool)> {
+        let dir = env.dir.path().join("wheels");
+        [
+            WheelBuilder::new("alpha", "1.0").package("alpha", "A = 1\n"),
+            WheelBuilder::new("beta", "2.0")
+                .package("beta", "B = 2\n")
+                .module("beta.big", &"# padding\n".repeat(5000)),
+            WheelBuilder::new("gamma", "3.0").module("gamma", "G = 3\n"),
+        ]
+        .iter()
+        .map(|w| (w.build(&dir), w.filename().starts_with("alpha")))
+        .collect()
+    }
+
+    #[test]
+    fn every_wheel_unpacks_and_lands_in_place() {
+        let env = Env::new();
+        let wheels = wheels(&env);
+        let installed = install(&env.layout, &wheels, false, false).unwrap();
+        assert_eq!(installed, vec!["alpha==1.0", "beta==2.0", "gamma==3.0"]);
+        assert_eq!(env.read("alpha/__init__.py").as_deref(), Some("A = 1\n"));
+        assert_eq!(env.read("gamma.py").as_deref(), Some("G = 3\n"));
+        assert_eq!(env.read("beta/big.py").map(|s| s.len()), Some(50_000));
+        assert_eq!(
+            env.read("alpha-1.0.dist-info/INSTALLER").as_deref(),
+            Some("wagon\n")
+        );
+        assert!(env.site.join("alpha-1.0.dist-info/REQUESTED").exists());
+        assert!(!env.site.join("beta-2.0.dist-info/REQUESTED").exists());
+        let record = env.read("gamma-3.0.dist-info/RECORD").unwrap();
+        assert!(record.contains("gamma.py,sha256="), "{record}");
+        assert!(!names(&env.site).iter().any(|n| n.starts_with(".wagon-")));
+
+        // The same versions again: nothing to do.
+        let before = env.snapshot();
+        assert!(
+            install(&env.layout, &wheels, false, false)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(env.snapshot(), before);
+    }
+
+    #[test]
+    fn one_damaged_wheel_installs_nothing() {
+        let env = Env::new();
+        let mut wheels = wheels(&env);
+        let bad = WheelBuilder::new("delta", "4.0").package("delta", "D = 4\n");
+        wheels.insert(
+            1,
+            (
+                tampered(&bad, &env.dir.path().join("bad"), "delta/__init__.py"),
+                false,
+            ),
+        );
+        let before = env.snapshot();
+        let err = install(&env.layout, &wheels, false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("delta-4.0-py3-none-any.whl: "), "{err}");
+        assert!(err.contains("does not match the wheel's RECORD"), "{err}");
+        assert_eq!(
+            env.snapshot(),
+            before,
+            "no wheel of the install was committed"
+        );
+        assert!(!names(&env.site).iter().any(|n| n.starts_with(".wagon-")));
+    }
+
+    #[test]
+    fn a_new_version_replaces_the_old_one() {
+        let env = Env::new();
+        let dir = env.dir.path().join("wheels");
+        let old = WheelBuilder::new("demo", "1.0")
+            .package("demo", "v1\n")
+            .module("demo.old", "old\n")
+            .build(&dir);
+        install(&env.layout, &[(old, true)], false, false).unwrap();
+        assert_eq!(env.read("demo/old.py").as_deref(), Some("old\n"));
+        let new = WheelBuilder::new("demo", "2.0")
+            .package("demo", "v2\n")
+            .build(&dir);
+        assert_eq!(
+            install(&env.layout, &[(new, true)], false, false).unwrap(),
+            vec!["demo==2.0"]
+        );
+        assert_eq!(env.read("demo/__init__.py").as_deref(), Some("v2\n"));
+        assert_eq!(
+            env.read("demo/old.py"),
+            None,
+            "the old version's file is gone"
+        );
+        assert!(!env.site.join("demo-1.0.dist-info").exists());
+        assert!(env.site.join("demo-2.0.dist-info/RECORD").exists());
+    }
+}
