@@ -13,11 +13,21 @@
 //! existing folders) — older versions moved aside, and everything put back on any error. A lock
 //! file in the environment serialises concurrent installs.
 
+mod commit;
 mod compile;
+mod env_lock;
+mod faults;
 mod installed;
 mod journal;
 mod launcher;
 mod layout;
+mod plan;
+mod pool;
+mod recovery;
+mod rollback;
+mod staging;
+#[cfg(test)]
+mod testing;
 mod transaction;
 mod unpack;
 
