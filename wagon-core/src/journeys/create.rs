@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::archive::{ArchiveError, OutputFormat, write_archive};
+use crate::archive::{ArchiveError, ArchiveLayout, OutputFormat, write_archive};
 use crate::interpreter::{Interpreter, InterpreterError};
 use crate::manifest::Manifest;
 use crate::naming::archive_file_name;
@@ -125,19 +125,177 @@ pub fn create(
     request: &CreateRequest,
     progress: &dyn Progress,
 ) -> Result<Created, CreateError> {
-    // Cheap checks first: a typo must not cost a build.
-    for path in &request.add_files {
-        if !path.is_file() {
-            return Err(CreateError::MissingInput {
-                what: "file to add",
-                path: path.clone(),
-            });
+    let python_tags = check_inputs(request)?;
+    let builder = registry
+        .builder(&request.builder)
+        .ok_or_else(|| CreateError::NoBuilder(request.builder.clone()))?;
+    let source = match &request.source {
+        None => None,
+        Some(spec) => Some((
+            spec.as_str(),
+            registry
+                .source_for(spec)
+                .ok_or_else(|| CreateError::UnknownSource {
+                    spec: spec.clone(),
+                    tried: registry.source_names().join(", "),
+                })?,
+        )),
+    };
+
+    progress.stage("probing the build interpreter");
+    let build_target = Interpreter::probe(&request.python)?;
+    let work = crate::scratch::tempdir("wagon-create-").map_err(io_error(
+        "create a scratch directory in",
+        &std::env::temp_dir(),
+    ))?;
+    let fetched = match source {
+        Some((spec, source)) => {
+            progress.stage(&format!("fetching {spec} ({} source)", source.name()));
+            let fetch_dir = make_dir(&work.path().join("source"))?;
+            let settings = request
+                .source_settings
+                .get(source.name())
+                .cloned()
+                .unwrap_or_default();
+            Some(source.fetch(&FetchRequest {
+                spec,
+                work_dir: &fetch_dir,
+                registry,
+                settings: &settings,
+            })?)
+        }
+        None => None,
+    };
+
+    progress.stage(&format!(
+        "building wheels with {} ({})",
+        builder.name(),
+        build_target.describe()
+    ));
+    let wheel_dir = make_dir(&work.path().join("wheels"))?;
+    let output = builder.build(&BuildRequest {
+        python: &request.python,
+        root: fetched.as_ref(),
+        requirement_files: &request.requirement_files,
+        wheel_dir: &wheel_dir,
+        work_dir: &make_dir(&work.path().join("build"))?,
+        indexes: &request.indexes,
+        extra_args: &request.extra_args,
+    })?;
+
+    progress.stage("inspecting the wheelhouse");
+    let mut wheels = wheelhouse::wheels_in(&wheel_dir).map_err(io_error("read", &wheel_dir))?;
+    let excluded = wheelhouse::exclude(&mut wheels, &request.excludes)?;
+    let identity = identify(
+        request,
+        output.root_wheel.as_deref(),
+        fetched.is_some(),
+        &wheels,
+    )?;
+
+    progress.stage("packing the archive");
+    let (manifest, layout) = pack(
+        request,
+        identity,
+        python_tags,
+        &wheels,
+        excluded,
+        fetched.as_ref(),
+        &build_target,
+    )?;
+    let file_name = manifest.archive_name.clone();
+    let destination = make_dir(&request.output_dir)?.join(&file_name);
+    if destination.exists() && !request.force {
+        return Err(CreateError::OutputExists(destination));
+    }
+    progress.stage(&format!("writing {}", destination.display()));
+    write_archive(&layout, &request.format, &destination)?;
+    if let Some(keep) = &request.keep_wheels {
+        make_dir(keep)?;
+        for wheel in &wheels {
+            if let Some(name) = wheel.file_name() {
+                std::fs::copy(wheel, keep.join(name)).map_err(io_error("copy a wheel to", keep))?;
+            }
         }
     }
-    for path in &request.requirement_files {
-        if !path.is_file() {
+    Ok(Created {
+        path: destination,
+        manifest,
+    })
+}
+
+/// The archive's `package.json` and layout, with the lock for the build interpreter when the
+/// wheels install together there.
+fn pack(
+    request: &CreateRequest,
+    identity: Identity,
+    python_tags: Vec<String>,
+    wheels: &[PathBuf],
+    excluded: Vec<String>,
+    fetched: Option<&Fetched>,
+    build_target: &Interpreter,
+) -> Result<(Manifest, ArchiveLayout), CreateError> {
+    let pack_request = PackRequest {
+        package_name: identity.name,
+        package_version: identity.version,
+        build_tag: request.build_tag.clone(),
+        python_tags: if python_tags.is_empty() {
+            vec![build_target.default_python_tag()]
+        } else {
+            python_tags
+        },
+        source: request.source.clone().unwrap_or_else(|| {
+            request
+                .requirement_files
+                .iter()
+                .map(|p| format!("-r {}", p.display()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+        wheels: wheels.to_vec(),
+        files: request.add_files.clone(),
+        excluded,
+        os_properties: crate::os_release::host_os_properties(),
+        supported_platform: request.supported_platform.clone(),
+    };
+    let prepared = prepare(&pack_request)?;
+    let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
+    manifest.archive_name = archive_file_name(&manifest.archive_name, &request.format);
+    if !identity.roots.is_empty() {
+        manifest.extra.insert(
+            "root_packages".to_string(),
+            serde_json::json!(identity.roots),
+        );
+    }
+    // The lock: the plan the native installer follows on the build interpreter's platform.
+    let extras = match fetched {
+        Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
+            .map(|r| r.extras.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    match PyLock::for_interpreter(&manifest, &prepared.wheels, &extras, build_target) {
+        Ok(lock) => layout
+            .metadata_files
+            .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
+        Err(err) => tracing::warn!(
+            "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
+        ),
+    }
+    layout.manifest = manifest.to_json().map_err(PackError::from)?;
+    Ok((manifest, layout))
+}
+
+/// The cheap checks, before any slow work: a typo must not cost a build. Returns the python
+/// tags the user gave, parsed.
+fn check_inputs(request: &CreateRequest) -> Result<Vec<String>, CreateError> {
+    for (what, paths) in [
+        ("file to add", &request.add_files),
+        ("requirements file", &request.requirement_files),
+    ] {
+        if let Some(path) = paths.iter().find(|p| !p.is_file()) {
             return Err(CreateError::MissingInput {
-                what: "requirements file",
+                what,
                 path: path.clone(),
             });
         }
@@ -170,165 +328,53 @@ pub fn create(
                 .map(|(n, v)| (n.as_str(), v.as_str())),
         )?;
     }
-    let builder = registry
-        .builder(&request.builder)
-        .ok_or_else(|| CreateError::NoBuilder(request.builder.clone()))?;
-    let source = match &request.source {
-        None => None,
-        Some(spec) => {
-            Some(
-                registry
-                    .source_for(spec)
-                    .ok_or_else(|| CreateError::UnknownSource {
-                        spec: spec.clone(),
-                        tried: registry.source_names().join(", "),
-                    })?,
-            )
-        }
-    };
+    Ok(python_tags)
+}
 
-    progress.stage("probing the build interpreter");
-    let build_target = Interpreter::probe(&request.python)?;
-    let work = crate::scratch::tempdir("wagon-create-").map_err(io_error(
-        "create a scratch directory in",
-        &std::env::temp_dir(),
-    ))?;
-    let fetched = match (&source, &request.source) {
-        (Some(source), Some(spec)) => {
-            progress.stage(&format!("fetching {spec} ({} source)", source.name()));
-            let fetch_dir = work.path().join("source");
-            std::fs::create_dir_all(&fetch_dir).map_err(io_error("create", &fetch_dir))?;
-            let settings = request
-                .source_settings
-                .get(source.name())
-                .cloned()
-                .unwrap_or_default();
-            Some(source.fetch(&FetchRequest {
-                spec,
-                work_dir: &fetch_dir,
-                registry,
-                settings: &settings,
-            })?)
-        }
-        _ => None,
-    };
+/// What the archive is: its name and version, and for a requirements-only archive the projects
+/// it installs.
+struct Identity {
+    name: String,
+    version: String,
+    roots: Vec<String>,
+}
 
-    progress.stage(&format!(
-        "building wheels with {} ({})",
-        builder.name(),
-        build_target.describe()
-    ));
-    let wheel_dir = work.path().join("wheels");
-    std::fs::create_dir_all(&wheel_dir).map_err(io_error("create", &wheel_dir))?;
-    let build_dir = work.path().join("build");
-    std::fs::create_dir_all(&build_dir).map_err(io_error("create", &build_dir))?;
-    let output = builder.build(&BuildRequest {
-        python: &request.python,
-        root: fetched.as_ref(),
-        requirement_files: &request.requirement_files,
-        wheel_dir: &wheel_dir,
-        work_dir: &build_dir,
-        indexes: &request.indexes,
-        extra_args: &request.extra_args,
-    })?;
-
-    progress.stage("inspecting the wheelhouse");
-    let mut wheels = wheelhouse::wheels_in(&wheel_dir).map_err(io_error("read", &wheel_dir))?;
-    let excluded = wheelhouse::exclude(&mut wheels, &request.excludes)?;
-    // The name as the wheel's metadata spells it (`Flask`), like wagon 1.0's `package_name`.
-    let (package_name, package_version, roots) = match &output.root_wheel {
+/// The package's identity from its own wheel (the name as its metadata spells it, `Flask`, like
+/// wagon 1.0's `package_name`), or from the request for a requirements-only archive.
+fn identify(
+    request: &CreateRequest,
+    root_wheel: Option<&Path>,
+    fetched: bool,
+    wheels: &[PathBuf],
+) -> Result<Identity, CreateError> {
+    match root_wheel {
         Some(root) => {
             let info = WheelInfo::read(root)?;
-            (
-                info.display_name,
-                info.metadata.version.to_string(),
-                Vec::new(),
-            )
+            Ok(Identity {
+                name: info.display_name,
+                version: info.metadata.version.to_string(),
+                roots: Vec::new(),
+            })
         }
-        None if fetched.is_some() => return Err(CreateError::NoRootWheel),
+        None if fetched => Err(CreateError::NoRootWheel),
         None => {
             let infos = wheels
                 .iter()
                 .map(|w| WheelInfo::read(w))
                 .collect::<Result<Vec<_>, _>>()?;
-            (
-                request.name.clone().unwrap_or_default(),
-                request.version.clone().unwrap_or_default(),
-                crate::plan::top_level_projects(&infos),
-            )
+            Ok(Identity {
+                name: request.name.clone().unwrap_or_default(),
+                version: request.version.clone().unwrap_or_default(),
+                roots: crate::plan::top_level_projects(&infos),
+            })
         }
-    };
-    let python_tags = if python_tags.is_empty() {
-        vec![build_target.default_python_tag()]
-    } else {
-        python_tags
-    };
+    }
+}
 
-    progress.stage("packing the archive");
-    let pack_request = PackRequest {
-        package_name,
-        package_version: package_version.clone(),
-        build_tag: request.build_tag.clone(),
-        python_tags,
-        source: request.source.clone().unwrap_or_else(|| {
-            request
-                .requirement_files
-                .iter()
-                .map(|p| format!("-r {}", p.display()))
-                .collect::<Vec<_>>()
-                .join(" ")
-        }),
-        wheels: wheels.clone(),
-        files: request.add_files.clone(),
-        excluded,
-        os_properties: crate::os_release::host_os_properties(),
-        supported_platform: request.supported_platform.clone(),
-    };
-    let prepared = prepare(&pack_request)?;
-    let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
-    let file_name = archive_file_name(&manifest.archive_name, &request.format);
-    manifest.archive_name = file_name.clone();
-    if !roots.is_empty() {
-        manifest
-            .extra
-            .insert("root_packages".to_string(), serde_json::json!(roots));
-    }
-    // The lock: the plan the native installer follows on the build interpreter's platform.
-    let extras = match &fetched {
-        Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
-            .map(|r| r.extras.iter().map(ToString::to_string).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    match PyLock::for_interpreter(&manifest, &prepared.wheels, &extras, &build_target) {
-        Ok(lock) => layout
-            .metadata_files
-            .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
-        Err(err) => tracing::warn!(
-            "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
-        ),
-    }
-    layout.manifest = manifest.to_json().map_err(PackError::from)?;
-    std::fs::create_dir_all(&request.output_dir)
-        .map_err(io_error("create the output directory", &request.output_dir))?;
-    let destination = request.output_dir.join(&file_name);
-    if destination.exists() && !request.force {
-        return Err(CreateError::OutputExists(destination));
-    }
-    progress.stage(&format!("writing {}", destination.display()));
-    write_archive(&layout, &request.format, &destination)?;
-    if let Some(keep) = &request.keep_wheels {
-        std::fs::create_dir_all(keep).map_err(io_error("create", keep))?;
-        for wheel in &wheels {
-            if let Some(name) = wheel.file_name() {
-                std::fs::copy(wheel, keep.join(name)).map_err(io_error("copy a wheel to", keep))?;
-            }
-        }
-    }
-    Ok(Created {
-        path: destination,
-        manifest,
-    })
+/// Creates `dir` (and its parents) and hands it back.
+fn make_dir(dir: &Path) -> Result<PathBuf, CreateError> {
+    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    Ok(dir.to_path_buf())
 }
 
 /// `flask==3.0.3` → (`flask`, `3.0.3`): the archive name is then known before building.

@@ -325,10 +325,7 @@ pub fn unmet_requirements<'a>(
         let mut wanted: Vec<(&PackageName, ExtraName)> = Vec::new();
         for planned in &plan.wheels {
             let Some(wheel) = info(planned) else { continue };
-            let own: Vec<ExtraName> = extras
-                .get(&planned.name)
-                .map(|e| e.iter().cloned().collect())
-                .unwrap_or_default();
+            let own = extras_of(&extras, &planned.name);
             for requirement in applying_requirements(wheel, &own, target) {
                 if let Some(dependency) = planned_of(&requirement.name) {
                     wanted.extend(
@@ -351,10 +348,7 @@ pub fn unmet_requirements<'a>(
     let mut unmet = Vec::new();
     for planned in &plan.wheels {
         let Some(wheel) = info(planned) else { continue };
-        let own: Vec<ExtraName> = extras
-            .get(&planned.name)
-            .map(|e| e.iter().cloned().collect())
-            .unwrap_or_default();
+        let own = extras_of(&extras, &planned.name);
         for requirement in applying_requirements(wheel, &own, target) {
             let found = planned_of(&requirement.name);
             let satisfied = found.is_some_and(|dependency| {
@@ -370,6 +364,17 @@ pub fn unmet_requirements<'a>(
         }
     }
     unmet
+}
+
+/// The extras gathered so far for `name`.
+fn extras_of(
+    extras: &BTreeMap<&PackageName, BTreeSet<ExtraName>>,
+    name: &PackageName,
+) -> Vec<ExtraName> {
+    extras
+        .get(name)
+        .map(|e| e.iter().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// The best wheel among `candidates`: satisfying `spec`, fitting the target, highest version
