@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_inputs;
+mod cli;
 mod common;
 mod containment;
 mod create;

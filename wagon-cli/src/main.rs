@@ -8,29 +8,49 @@ mod config;
 mod external;
 mod interpreter_args;
 mod registry;
+mod size;
 mod ui;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use commands::{create, get_file, install, list_files, lock, show, validate};
+use commands::{completions, create, get_file, install, list_files, lock, show, validate};
+use ui::GLOBAL;
 
 #[derive(Debug, Parser)]
-#[command(name = "wagon", version, about, long_about = None)]
+#[command(
+    name = "wagon",
+    version,
+    about = "Pack a Python package with all its dependencies into one archive, and install it offline",
+    long_about = "Pack a Python package with all its dependencies into one archive, and install it \
+                  offline.\n\n\
+                  `wagon create` builds a wheel for the package and every dependency and packs them, \
+                  with their hashes, into one file; `wagon install` puts that file into a Python \
+                  environment on a machine with no network, checking each hash first. Settings come \
+                  from flags, then WAGON_* environment variables, then wagon.toml.",
+    after_help = "Examples:\n  \
+                  wagon create flask==3.0.3\n  \
+                  wagon install ./flask-3.0.3-*.wgn --venv .venv\n  \
+                  wagon completions bash > ~/.local/share/bash-completion/completions/wagon"
+)]
 struct Cli {
     /// Log more (-v: steps, -vv: debug, including pip's output).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     verbose: u8,
 
     /// Print only errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     quiet: bool,
 
+    /// When to colour the output; `auto` honours NO_COLOR and CLICOLOR_FORCE.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", help_heading = GLOBAL)]
+    color: ui::ColorChoice,
+
     /// Use this wagon.toml instead of the one found in this or a parent directory.
-    #[arg(long, global = true, value_name = "PATH", env = "WAGON_CONFIG")]
+    #[arg(long, global = true, value_name = "PATH", env = "WAGON_CONFIG", help_heading = GLOBAL)]
     config: Option<PathBuf>,
 
     /// List the built-in commands and the `wagon-*` commands found on PATH.
@@ -60,6 +80,8 @@ enum Command {
     Install(install::Args),
     /// Add a PEP 751 pylock.toml to an archive, without touching its wheels.
     Lock(lock::Args),
+    /// Print a shell's completion script for wagon (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
     /// A `wagon-<name>` executable found in $WAGON_HOME/bin or on PATH.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -78,8 +100,21 @@ fn builtin_commands() -> Vec<(String, String)> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    ui::init_logging(cli.verbose, cli.quiet);
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let color = ui::ColorChoice::from_args(&args);
+    let matches = match Cli::command()
+        .color(color.to_clap())
+        .try_get_matches_from(&args)
+    {
+        Ok(matches) => matches,
+        Err(err) => return usage_error(&err, &args),
+    };
+    let json = asks_for_json(&matches);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err, &args),
+    };
+    ui::init(cli.verbose, cli.quiet, cli.color, json);
     watch_interrupts();
     match run(cli) {
         Ok(code) => code,
@@ -88,6 +123,41 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the command given reports as JSON: its own `--json` flag, read here once so that
+/// every error, whichever command it comes from, is reported as JSON too.
+fn asks_for_json(matches: &ArgMatches) -> bool {
+    matches.subcommand().is_some_and(|(_, sub)| {
+        sub.try_get_one::<bool>("json")
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false)
+    })
+}
+
+/// Clap's own message and exit status; when the words asked for `--json`, the error is also
+/// printed on stdout as JSON, as every other error then is.
+fn usage_error(err: &clap::Error, args: &[OsString]) -> ExitCode {
+    let asked_json = args
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json");
+    if asked_json && err.use_stderr() {
+        // Clap's rendering without its styling, first line only, without the `error: ` label.
+        let rendered = err.render().to_string();
+        let message = rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        ui::print_json_error(message, Some("usage"));
+    }
+    let _ = err.print();
+    // Clap's codes: 0 for --help and --version, 2 for a usage error.
+    ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
 }
 
 /// On SIGINT and SIGTERM the core removes this run's scratch folder and partial outputs and
@@ -146,17 +216,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(command) = cli.command else {
-        Cli::command().print_help()?;
+        Cli::command().color(cli.color.to_clap()).print_help()?;
         return Ok(ExitCode::from(2));
     };
     if let Command::External(args) = &command {
         let names: Vec<String> = builtin_commands().into_iter().map(|(n, _)| n).collect();
         return external::run(args, &names);
     }
+    // Needs no wagon.toml: completions must work wherever the shell starts.
+    if let Command::Completions(args) = &command {
+        return completions::run(args, Cli::command());
+    }
     let config = config::Loaded::discover(cli.config.as_deref())?;
+    if config.path.is_none() {
+        tracing::debug!("no {} in this directory or its parents", config::FILE_NAME);
+    }
+    let limits = cli.limits.to_limits();
+    tracing::debug!(
+        "reading archives up to {} unpacked in {} entries, package.json up to {}",
+        size::Size(limits.max_unpacked_bytes),
+        limits.max_entries,
+        size::Size(limits.max_metadata_bytes)
+    );
     let context = commands::Context {
         registry: registry::build(&config)?,
-        limits: cli.limits.to_limits(),
+        limits,
         quiet: cli.quiet,
         config,
     };
@@ -168,6 +252,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&context, args),
         Command::Install(args) => install::run(&context, args),
         Command::Lock(args) => lock::run(&context, args),
-        Command::External(_) => unreachable!("handled above"),
+        Command::External(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -9,6 +9,7 @@ use wagon_core::archive::{FILES_DIR, Flow, safety::safe_relative_path};
 use wagon_core::partial::PartialFile;
 
 use super::Context;
+use crate::size::Size;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,6 +30,10 @@ pub struct Args {
     /// Overwrite an existing file.
     #[arg(short, long)]
     force: bool,
+
+    /// Print where the file was written as JSON (not with --stdout, which prints the file).
+    #[arg(long, conflicts_with = "stdout")]
+    json: bool,
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -61,14 +66,16 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         partial = Some(file);
     }
     let mut found = false;
+    let mut written = 0;
     let mut write_failed = None;
     let contents = archive.walk(|top, entry, reader| {
         if entry.strip_top(top) != Some(relative.as_str()) {
             return Ok(Flow::Continue);
         }
         found = true;
-        if let Err(err) = copy(reader, &mut out) {
-            match err {
+        match copy(reader, &mut out) {
+            Ok(bytes) => written = bytes,
+            Err(err) => match err {
                 Copy::Read(err) => {
                     return Err(wagon_core::archive::ArchiveError::Corrupt {
                         archive: args.archive.clone(),
@@ -77,7 +84,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 }
                 // Not the archive's fault (a full disk, a closed pipe): reported as such below.
                 Copy::Write(err) => write_failed = Some(err),
-            }
+            },
         }
         Ok(Flow::Stop)
     })?;
@@ -111,8 +118,16 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     partial
         .persist(&destination)
         .with_context(|| format!("cannot write {}", destination.display()))?;
-    if !context.quiet {
-        eprintln!("wrote {}", destination.display());
+    if args.json {
+        let report = serde_json::json!({
+            "archive": args.archive,
+            "file": args.name,
+            "written": destination,
+            "bytes": written,
+        });
+        println!("{report}");
+    } else if !context.quiet {
+        eprintln!("wrote {} ({})", destination.display(), Size(written));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -123,16 +138,18 @@ enum Copy {
     Write(std::io::Error),
 }
 
-/// `io::copy`, telling a failed read (the archive's fault) from a failed write.
-fn copy(reader: &mut dyn Read, out: &mut dyn Write) -> Result<(), Copy> {
+/// `io::copy`, telling a failed read (the archive's fault) from a failed write; the bytes copied.
+fn copy(reader: &mut dyn Read, out: &mut dyn Write) -> Result<u64, Copy> {
     let mut buffer = vec![0u8; 256 * 1024];
+    let mut copied: u64 = 0;
     loop {
         let read = match reader.read(&mut buffer) {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(copied),
             Ok(read) => read,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(Copy::Read(err)),
         };
         out.write_all(&buffer[..read]).map_err(Copy::Write)?;
+        copied = copied.saturating_add(read as u64);
     }
 }

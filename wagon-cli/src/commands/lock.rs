@@ -22,6 +22,10 @@ pub struct Args {
     /// Write the locked archive here instead of replacing the original.
     #[arg(short, long, value_name = "PATH")]
     output: Option<PathBuf>,
+
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
@@ -36,13 +40,23 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let destination = args.output.clone().unwrap_or_else(|| args.archive.clone());
     let lock = relock(&archive, &target, &archive.output_format(), &destination)?;
     drop(stage);
-    println!("{}", destination.display());
-    if !context.quiet {
-        eprintln!(
-            "locked {} packages for `{}`",
-            lock.packages.len(),
-            lock.environments.unwrap_or_default().join(" or ")
-        );
+    let environments = lock.environments.unwrap_or_default();
+    if args.json {
+        let report = serde_json::json!({
+            "archive": destination,
+            "packages": lock.packages.len(),
+            "environments": environments,
+        });
+        println!("{report}");
+    } else {
+        println!("{}", destination.display());
+        if !context.quiet {
+            eprintln!(
+                "locked {} packages for `{}`",
+                lock.packages.len(),
+                environments.join(" or ")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand, as cargo does.
 
+pub mod completions;
 pub mod create;
 pub mod get_file;
 pub mod install;

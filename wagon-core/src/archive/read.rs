@@ -474,7 +474,7 @@ fn read_bounded(
 ) -> Result<Vec<u8>, ArchiveError> {
     let mut bytes = Vec::new();
     reader
-        .take(max + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|source| ArchiveError::Corrupt {
             archive: archive.to_path_buf(),
