@@ -36,24 +36,7 @@ pub fn select(
     }
     let mut chosen: BTreeMap<PackageName, Choice> = BTreeMap::new();
     let mut order: Vec<PackageName> = Vec::new();
-    let mut queue: VecDeque<Pending> = roots
-        .iter()
-        .map(|root| Pending {
-            name: root.name.clone(),
-            extras: root.extras.clone(),
-            spec: root
-                .version
-                .as_ref()
-                .and_then(|v| crate::python::specifiers(&format!("=={v}")).ok()),
-            display: match &root.version {
-                Some(v) => format!("{}=={v}", root.name),
-                None => root.name.to_string(),
-            },
-            required_by: "the command line".to_string(),
-            requested: true,
-            edge: None,
-        })
-        .collect();
+    let mut queue: VecDeque<Pending> = roots.iter().map(Pending::root).collect();
 
     let mut edges: Vec<(PackageName, PackageName, MarkerTree)> = Vec::new();
     while let Some(Pending {
@@ -135,7 +118,18 @@ pub fn select(
         order.push(name);
     }
 
-    let markers = package_markers(&order, roots, &edges);
+    Ok(assemble(wheels, &chosen, &order, roots, &edges))
+}
+
+/// The plan from the choices made, dependencies first, each with its marker and dependencies.
+fn assemble(
+    wheels: &[WheelInfo],
+    chosen: &BTreeMap<PackageName, Choice>,
+    order: &[PackageName],
+    roots: &[RootRequest],
+    edges: &[(PackageName, PackageName, MarkerTree)],
+) -> InstallPlan {
+    let markers = package_markers(order, roots, edges);
     let used: BTreeSet<usize> = chosen.values().map(|c| c.index).collect();
     // Dependencies first: reverse of discovery order is a good-enough topological order for
     // installers that care (pip does its own).
@@ -173,10 +167,10 @@ pub fn select(
         .filter(|(i, _)| !used.contains(i))
         .map(|(_, w)| w.file_name.clone())
         .collect();
-    Ok(InstallPlan {
+    InstallPlan {
         wheels: planned,
         unused,
-    })
+    }
 }
 
 /// Each chosen project's condition: roots always; others the disjunction, over the requirements
@@ -230,6 +224,27 @@ struct Pending {
     requested: bool,
     /// The project that declared this requirement and the requirement's own condition.
     edge: Option<(PackageName, MarkerTree)>,
+}
+
+impl Pending {
+    /// A project the user asked for, pinned to the archive's version when it has one.
+    fn root(root: &RootRequest) -> Self {
+        Self {
+            name: root.name.clone(),
+            extras: root.extras.clone(),
+            spec: root
+                .version
+                .as_ref()
+                .and_then(|v| crate::python::specifiers(&format!("=={v}")).ok()),
+            display: match &root.version {
+                Some(v) => format!("{}=={v}", root.name),
+                None => root.name.to_string(),
+            },
+            required_by: "the command line".to_string(),
+            requested: true,
+            edge: None,
+        }
+    }
 }
 
 /// Queues the requirements of `wheel` that apply on `target` with `extras`; with `only_new`,
