@@ -32,10 +32,14 @@ impl PartialFile {
         builder.prefix(PARTIAL_PREFIX);
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        // An interrupt between the file appearing and its registration would leave it behind:
+        // it waits until the file is registered (microseconds).
+        let deferred = scratch::defer_interrupts();
         let temp = builder.tempfile_in(dir)?;
+        let registration = scratch::register_partial(temp.path());
+        drop(deferred);
         // Held until the file is closed, after the rename: tells later writers this one lives.
         temp.as_file().lock()?;
-        let registration = scratch::register_partial(temp.path());
         sweep_dead_partials(dir, temp.path());
         Ok(PartialFile {
             temp,
