@@ -40,6 +40,8 @@ pub struct CreateRequest {
     pub supported_platform: Option<String>,
     /// Settings for source plugins, by source name.
     pub source_settings: serde_json::Value,
+    /// Bounds on unpacking a source archive (the `--max-*` flags).
+    pub limits: crate::archive::Limits,
 }
 
 /// What was created.
@@ -206,6 +208,7 @@ pub fn create(
                 work_dir: &fetch_dir,
                 registry,
                 settings: &settings,
+                limits: request.limits,
             })?)
         }
         _ => None,
@@ -385,6 +388,7 @@ fn file_name_for(archive_name: &str, format: &OutputFormat) -> String {
             format!("{stem}.wgn")
         }
         OutputFormat::Tar { compressor, .. } => format!("{stem}.{}.wgn", compressor.extension()),
+        OutputFormat::PlainTar => format!("{stem}.tar.wgn"),
         OutputFormat::Zip => format!("{stem}.zip.wgn"),
     }
 }

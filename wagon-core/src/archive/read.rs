@@ -158,8 +158,7 @@ impl Archive {
                 compressor: Arc::clone(compressor),
                 level: compressor.default_level(),
             },
-            // Plain tar is read but not written: gzip is the nearest, and wagon 1.0's format.
-            Container::Tar(None) => super::OutputFormat::Zip,
+            Container::Tar(None) => super::OutputFormat::PlainTar,
         }
     }
 
@@ -284,7 +283,9 @@ impl Archive {
                 }
                 super::zip_check::ZipProblem::TooLarge { max } => ArchiveError::TooLarge {
                     archive: self.path.clone(),
-                    what: format!("its entries unpack to more than {max} bytes"),
+                    what: format!(
+                        "its entries unpack to more than {max} bytes (--max-unpacked-bytes)"
+                    ),
                 },
                 refused => ArchiveError::UnsafeEntry {
                     archive: self.path.clone(),
@@ -474,7 +475,9 @@ fn read_bounded(
 ) -> Result<Vec<u8>, ArchiveError> {
     let mut bytes = Vec::new();
     reader
-        .take(max + 1)
+        // One byte past the limit tells "at the limit" from "over it"; saturating, because the
+        // limit is the user's and may be u64::MAX.
+        .take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|source| ArchiveError::Corrupt {
             archive: archive.to_path_buf(),
@@ -483,7 +486,10 @@ fn read_bounded(
     if bytes.len() as u64 > max {
         return Err(ArchiveError::TooLarge {
             archive: archive.to_path_buf(),
-            what: format!("{entry} is larger than the {max}-byte limit for metadata files"),
+            what: format!(
+                "{entry} is larger than the {max}-byte limit for metadata files \
+                 (--max-metadata-bytes)"
+            ),
         });
     }
     Ok(bytes)
@@ -547,7 +553,10 @@ impl<'a> WalkState<'a> {
         if self.entries > self.limits.max_entries {
             return Err(ArchiveError::TooLarge {
                 archive: self.archive.to_path_buf(),
-                what: format!("it has more than {} entries", self.limits.max_entries),
+                what: format!(
+                    "it has more than {} entries (--max-entries)",
+                    self.limits.max_entries
+                ),
             });
         }
         let path =
@@ -595,7 +604,7 @@ impl<'a> WalkState<'a> {
             return Err(ArchiveError::TooLarge {
                 archive: self.archive.to_path_buf(),
                 what: format!(
-                    "its entries unpack to more than {} bytes",
+                    "its entries unpack to more than {} bytes (--max-unpacked-bytes)",
                     self.limits.max_unpacked_bytes
                 ),
             });
