@@ -35,4 +35,12 @@ mod tests {
             "flask-3.0.3-py3-none-any.wgn"
         );
     }
+
+    #[test]
+    fn an_empty_build_tag_is_no_build_tag() {
+        assert_eq!(
+            archive_name("a-b-c", "2.0", Some(""), &["py3".to_string()], "win_amd64"),
+            "a_b_c-2.0-py3-none-win_amd64.wgn"
+        );
+    }
 }

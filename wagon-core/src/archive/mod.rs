@@ -6,6 +6,8 @@
 
 pub mod read;
 pub mod safety;
+#[cfg(test)]
+mod testing;
 pub mod write;
 pub mod zip_check;
 

@@ -280,3 +280,186 @@ fn write_zip(file: File, entries: &[(String, Content<'_>)], epoch: u64) -> io::R
 fn annotate(error: io::Error, path: &Path) -> io::Error {
     io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::super::testing::{expected_files, formats, layout, registry};
+    use super::*;
+
+    const EPOCH: u64 = 1_700_000_000; // 2023-11-14T22:13:20Z
+
+    fn write(dir: &Path, layout: &ArchiveLayout, format: &OutputFormat, epoch: u64) -> Vec<u8> {
+        let path = dir.join(format!("{epoch}.{}", format.extension()));
+        write_archive_at(layout, format, &path, epoch).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    /// The tar entries of an archive the writer made: (name, mode, uid, gid, mtime).
+    fn tar_headers(path: &Path) -> Vec<(String, u32, u64, u64, u64)> {
+        let compressor = registry().compressor_for_magic(&std::fs::read(path).unwrap());
+        let file: Box<dyn Read> = Box::new(File::open(path).unwrap());
+        let input = match compressor {
+            Some(c) => c.decoder(file).unwrap(),
+            None => file,
+        };
+        tar::Archive::new(input)
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let header = entry.unwrap().header().clone();
+                (
+                    String::from_utf8(header.path_bytes().into_owned()).unwrap(),
+                    header.mode().unwrap(),
+                    header.uid().unwrap(),
+                    header.gid().unwrap(),
+                    header.mtime().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_same_input_gives_the_same_bytes() {
+        for (format, name) in formats() {
+            let dir = tempfile::tempdir().unwrap();
+            let layout = layout(dir.path());
+            let first = write(dir.path(), &layout, &format, EPOCH);
+            // Given in another order, the same content still packs the same.
+            let mut shuffled = layout.clone();
+            shuffled.wheels.reverse();
+            let other = tempfile::tempdir().unwrap();
+            let second = write(other.path(), &shuffled, &format, EPOCH);
+            assert!(first == second, "{name}: two writes differ");
+            let later = write(dir.path(), &layout, &format, EPOCH + 3600);
+            assert!(first != later, "{name}: the epoch changes nothing");
+        }
+    }
+
+    #[test]
+    fn tar_entries_are_ordered_and_owned_alike() {
+        for (format, name) in formats() {
+            if matches!(format, OutputFormat::Zip) {
+                continue;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let layout = layout(dir.path());
+            let path = dir.path().join("out.wgn");
+            write_archive_at(&layout, &format, &path, EPOCH).unwrap();
+            let headers = tar_headers(&path);
+            let names: Vec<String> = expected_files(&layout)
+                .into_iter()
+                .map(|(n, _)| format!("demo/{n}"))
+                .collect();
+            assert_eq!(
+                headers.iter().map(|h| h.0.clone()).collect::<Vec<_>>(),
+                names,
+                "{name}"
+            );
+            for (entry, mode, uid, gid, mtime) in headers {
+                assert_eq!(
+                    (mode, uid, gid, mtime),
+                    (0o644, 0, 0, EPOCH),
+                    "{name} {entry}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn zip_entries_are_stored_ordered_and_dated() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = layout(dir.path());
+        let bytes = write(dir.path(), &layout, &OutputFormat::Zip, EPOCH);
+        let mut zip = zip::ZipArchive::new(io::Cursor::new(bytes)).unwrap();
+        let expected = expected_files(&layout);
+        assert_eq!(zip.len(), expected.len());
+        for (index, (name, content)) in expected.iter().enumerate() {
+            let mut entry = zip.by_index(index).unwrap();
+            assert_eq!(entry.name(), format!("demo/{name}"));
+            assert_eq!(entry.compression(), zip::CompressionMethod::Stored);
+            assert_eq!(entry.unix_mode(), Some(0o100_644), "{name}");
+            let time = entry.last_modified().unwrap();
+            assert_eq!(
+                (time.year(), time.month(), time.day()),
+                (2023, 11, 14),
+                "{name}"
+            );
+            assert_eq!((time.hour(), time.minute(), time.second()), (22, 13, 20));
+            let mut read = Vec::new();
+            entry.read_to_end(&mut read).unwrap();
+            assert_eq!(&read, content);
+        }
+    }
+
+    #[test]
+    fn source_date_epoch_is_parsed_and_clamped() {
+        assert_eq!(epoch_from(None), DEFAULT_EPOCH);
+        assert_eq!(epoch_from(Some("1700000000")), 1_700_000_000);
+        assert_eq!(epoch_from(Some(" 1700000000\n")), 1_700_000_000);
+        // Ignored when unusable, as reproducible-builds.org asks.
+        assert_eq!(epoch_from(Some("yesterday")), DEFAULT_EPOCH);
+        assert_eq!(epoch_from(Some("-5")), DEFAULT_EPOCH);
+        // Before 1980 or after 2107, zip cannot say it; tar follows so both formats agree.
+        assert_eq!(epoch_from(Some("0")), DEFAULT_EPOCH);
+        assert_eq!(epoch_from(Some("99999999999")), LATEST_ZIP_EPOCH);
+    }
+
+    #[test]
+    fn zip_times_are_the_epoch_in_utc_at_two_second_steps() {
+        let fields = |epoch| {
+            let t = zip_time(epoch);
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+            )
+        };
+        assert_eq!(fields(DEFAULT_EPOCH), (1980, 1, 1, 0, 0, 0));
+        assert_eq!(fields(0), (1980, 1, 1, 0, 0, 0));
+        assert_eq!(fields(1_700_000_000), (2023, 11, 14, 22, 13, 20));
+        assert_eq!(fields(1_700_000_001), (2023, 11, 14, 22, 13, 20));
+        // 2024-02-29T12:00:00Z, a leap day; 2000-03-01 after a century leap year.
+        assert_eq!(fields(1_709_208_000), (2024, 2, 29, 12, 0, 0));
+        assert_eq!(fields(951_868_800), (2000, 3, 1, 0, 0, 0));
+        assert_eq!(fields(LATEST_ZIP_EPOCH), (2107, 12, 31, 23, 59, 58));
+        assert_eq!(fields(u64::MAX), (2107, 12, 31, 23, 59, 58));
+    }
+
+    #[test]
+    fn days_count_to_the_gregorian_calendar() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(47_541), (2100, 3, 1));
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut layout = layout(dir.path());
+        layout
+            .files
+            .push(("gone.txt".to_string(), dir.path().join("gone.txt")));
+        let path = dir.path().join("out.wgn");
+        for (format, name) in formats() {
+            match write_archive_at(&layout, &format, &path, EPOCH) {
+                Err(ArchiveError::Write { source, .. }) => {
+                    assert!(source.to_string().contains("gone.txt"), "{name}: {source}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+            assert!(!path.exists(), "{name}");
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains("out"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
