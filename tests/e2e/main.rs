@@ -2,6 +2,7 @@
 //! Every fixture is built locally; nothing here reaches the network.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod archive_bugs;
 mod bad_inputs;
 mod cli;
 mod common;

@@ -23,11 +23,13 @@ pub fn archive_name(
 }
 
 /// `archive_name` (ending in `.wgn`) as written in `format`: the compressor says how its wagons'
-/// names end (`x.wgn` for gzip, `x.zst.wgn`), a zip is `x.zip.wgn`.
+/// names end (`x.wgn` for gzip, `x.zst.wgn`), an uncompressed tar is `x.tar.wgn` and a zip
+/// `x.zip.wgn`.
 pub fn archive_file_name(archive_name: &str, format: &OutputFormat) -> String {
     let stem = archive_name.strip_suffix(".wgn").unwrap_or(archive_name);
     match format {
         OutputFormat::Tar { compressor, .. } => format!("{stem}{}", compressor.archive_suffix()),
+        OutputFormat::PlainTar => format!("{stem}.tar.wgn"),
         OutputFormat::Zip => format!("{stem}.zip.wgn"),
     }
 }
@@ -46,6 +48,14 @@ mod tests {
         assert_eq!(
             archive_name("flask", "3.0.3", None, &["py3".to_string()], "any"),
             "flask-3.0.3-py3-none-any.wgn"
+        );
+    }
+
+    #[test]
+    fn an_empty_build_tag_is_no_build_tag() {
+        assert_eq!(
+            archive_name("a-b-c", "2.0", Some(""), &["py3".to_string()], "win_amd64"),
+            "a_b_c-2.0-py3-none-win_amd64.wgn"
         );
     }
 }

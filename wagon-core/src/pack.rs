@@ -196,3 +196,214 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         wheels: infos,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use sha2::Digest;
+    use wagon_test_support::wheel::WheelBuilder;
+
+    use super::*;
+
+    const LINUX: &str = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64";
+
+    fn request(wheels: Vec<PathBuf>) -> PackRequest {
+        PackRequest {
+            package_name: "demo-app".to_string(),
+            package_version: "1.0".to_string(),
+            python_tags: vec!["py3".to_string()],
+            source: "demo-app==1.0".to_string(),
+            wheels,
+            os_properties: OsProperties {
+                distribution: Some("debian".to_string()),
+                distribution_release: Some("bookworm".to_string()),
+                distribution_version: Some("12".to_string()),
+            },
+            ..PackRequest::default()
+        }
+    }
+
+    fn pure(dir: &Path) -> Vec<PathBuf> {
+        vec![
+            WheelBuilder::new("demo-lib", "1.2")
+                .requires_python(">=3.8")
+                .build(dir),
+            WheelBuilder::new("demo-app", "1.0")
+                .requires_python(">=3.9")
+                .requires_dist("demo-lib")
+                .build(dir),
+        ]
+    }
+
+    #[test]
+    fn pure_wheels_make_an_any_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let prepared = prepare(&request(pure(dir.path()))).unwrap();
+        let manifest = &prepared.manifest;
+        assert_eq!(manifest.supported_platform, "any");
+        assert!(manifest.platform_tags.is_empty());
+        assert_eq!(manifest.archive_name, "demo_app-1.0-py3-none-any.wgn");
+        // A pure archive installs anywhere: the build machine's distribution is not recorded.
+        assert_eq!(manifest.build_server_os_properties, OsProperties::default());
+        assert_eq!(manifest.package_name, "demo-app");
+        assert_eq!(manifest.package_source.as_deref(), Some("demo-app==1.0"));
+        assert_eq!(manifest.wagon_format_version, Some(FORMAT_VERSION));
+        // Sorted by file name, whatever order the wheelhouse listed them in.
+        assert_eq!(
+            manifest.wheels,
+            [
+                "demo_app-1.0-py3-none-any.whl",
+                "demo_lib-1.2-py3-none-any.whl"
+            ]
+        );
+        // Every Requires-Python, deduplicated in a stable order.
+        assert_eq!(manifest.python_requires.as_deref(), Some(">=3.8,>=3.9"));
+        assert_eq!(manifest.excluded_wheels, None);
+        assert!(manifest.files.is_empty());
+    }
+
+    #[test]
+    fn platform_wheels_share_one_platform() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wheels = pure(dir.path());
+        wheels.push(
+            WheelBuilder::new("fast", "2.0")
+                .tag(LINUX)
+                .build(dir.path()),
+        );
+        wheels.push(
+            WheelBuilder::new("faster", "0.1")
+                .tag("cp311-cp311-musllinux_1_2_x86_64")
+                .build(dir.path()),
+        );
+        let prepared = prepare(&request(wheels)).unwrap();
+        let manifest = &prepared.manifest;
+        assert_eq!(manifest.supported_platform, "linux_x86_64");
+        assert_eq!(
+            manifest.platform_tags,
+            [
+                "manylinux2014_x86_64",
+                "manylinux_2_17_x86_64",
+                "musllinux_1_2_x86_64"
+            ]
+        );
+        assert_eq!(
+            manifest.archive_name,
+            "demo_app-1.0-py3-none-linux_x86_64.wgn"
+        );
+        assert_eq!(
+            manifest.build_server_os_properties.distribution.as_deref(),
+            Some("debian")
+        );
+
+        // --supported-platform overrides the name, not the exact tags.
+        let mut overridden = request(prepared.layout.wheels.iter().map(|w| w.1.clone()).collect());
+        overridden.supported_platform = Some("linux_custom".to_string());
+        let manifest = prepare(&overridden).unwrap().manifest;
+        assert_eq!(manifest.supported_platform, "linux_custom");
+        assert_eq!(manifest.platform_tags.len(), 3);
+    }
+
+    #[test]
+    fn two_platforms_are_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wheels = pure(dir.path());
+        wheels.push(
+            WheelBuilder::new("fast", "2.0")
+                .tag(LINUX)
+                .build(dir.path()),
+        );
+        wheels.push(
+            WheelBuilder::new("winfast", "2.0")
+                .tag("cp311-cp311-win_amd64")
+                .build(dir.path()),
+        );
+        match prepare(&request(wheels)) {
+            Err(PackError::MixedPlatforms { groups }) => assert_eq!(
+                groups,
+                [
+                    "linux_x86_64: fast-2.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                    "win_amd64: winfast-2.0-cp311-cp311-win_amd64.whl",
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn python_tags_build_tag_and_exclusions_reach_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut request = request(pure(dir.path()));
+        request.python_tags = vec!["py311".to_string(), "py312".to_string()];
+        request.build_tag = Some("7".to_string());
+        request.excluded = vec!["never-needed".to_string(), "other".to_string()];
+        let manifest = prepare(&request).unwrap().manifest;
+        assert_eq!(
+            manifest.archive_name,
+            "demo_app-1.0-7-py311.py312-none-any.wgn"
+        );
+        assert_eq!(manifest.supported_python_versions, ["py311", "py312"]);
+        assert_eq!(manifest.package_build_tag.as_deref(), Some("7"));
+        assert_eq!(
+            manifest.excluded_wheels,
+            Some(vec!["never-needed".to_string(), "other".to_string()])
+        );
+    }
+
+    #[test]
+    fn digests_are_of_the_wheel_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let wheels = pure(dir.path());
+        let prepared = prepare(&request(wheels.clone())).unwrap();
+        assert_eq!(prepared.manifest.wheel_digests.len(), 2);
+        for path in wheels {
+            let bytes = std::fs::read(&path).unwrap();
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let digest = &prepared.manifest.wheel_digests[name];
+            assert_eq!(digest.sha256, hex::encode(sha2::Sha256::digest(&bytes)));
+            assert_eq!(digest.size, bytes.len() as u64);
+        }
+        // The manifest in the layout is the one returned.
+        assert_eq!(
+            Manifest::from_json(&prepared.layout.manifest).unwrap(),
+            prepared.manifest
+        );
+    }
+
+    #[test]
+    fn added_files_go_under_their_names_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a/config.yaml");
+        let second = dir.path().join("b/config.yaml");
+        for path in [&first, &second] {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x: 1\n").unwrap();
+        }
+        let mut request = request(pure(dir.path()));
+        request.files = vec![first.clone()];
+        let prepared = prepare(&request).unwrap();
+        assert_eq!(prepared.manifest.files, ["config.yaml"]);
+        assert_eq!(prepared.layout.files, [("config.yaml".to_string(), first)]);
+        assert_eq!(prepared.layout.top, "demo-app");
+
+        request.files.push(second);
+        assert!(matches!(
+            prepare(&request),
+            Err(PackError::DuplicateFile(name)) if name == "config.yaml"
+        ));
+    }
+
+    #[test]
+    fn a_broken_wheel_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wheels = pure(dir.path());
+        let broken = dir.path().join("broken-1.0-py3-none-any.whl");
+        std::fs::write(&broken, b"not a zip").unwrap();
+        wheels.push(broken);
+        assert!(matches!(
+            prepare(&request(wheels)),
+            Err(PackError::Wheel(_))
+        ));
+    }
+}

@@ -32,6 +32,8 @@ pub struct FetchRequest<'a> {
     pub registry: &'a Registry,
     /// Settings from the user's configuration for this source.
     pub settings: &'a serde_json::Value,
+    /// The user's `--max-*` bounds, for unpacking a downloaded or local source archive.
+    pub limits: crate::archive::Limits,
 }
 
 /// Turns a source spec (a requirement, a path, a URL, `gh:owner/repo@ref`, …) into something

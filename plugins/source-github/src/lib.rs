@@ -116,6 +116,7 @@ impl Source for GithubSource {
         wagon_core::archive::unpack_project(
             &tarball,
             request.registry,
+            request.limits,
             &request.work_dir.join("unpacked"),
         )
         .map_err(fail)

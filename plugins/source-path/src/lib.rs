@@ -56,6 +56,7 @@ impl Source for PathSource {
             return wagon_core::archive::unpack_project(
                 &path,
                 request.registry,
+                request.limits,
                 &request.work_dir.join("unpacked"),
             )
             .map_err(fail);

@@ -45,6 +45,7 @@ impl Source for UrlSource {
         wagon_core::archive::unpack_project(
             &destination,
             request.registry,
+            request.limits,
             &request.work_dir.join("unpacked"),
         )
         .map_err(|message| SourceError::new(NAME, spec, message))

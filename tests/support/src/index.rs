@@ -387,7 +387,7 @@ struct FileInfo {
 impl FileInfo {
     fn read(root: &Path, filename: &str) -> FileInfo {
         let path = root.join(filename);
-        let bytes = fs::read(&path).unwrap_or_default();
+        let bytes = fs::read(&path).unwrap();
         FileInfo {
             filename: filename.to_owned(),
             sha256: hex::encode(Sha256::digest(&bytes)),
@@ -403,9 +403,10 @@ impl FileInfo {
     }
 }
 
-/// `Requires-Python` from a wheel's METADATA, so pip can skip incompatible files.
+/// `Requires-Python` from a wheel's METADATA, so pip can skip incompatible files. A served
+/// `.whl` that is not a readable zip is a broken fixture, and says so.
 fn wheel_requires_python(bytes: &[u8]) -> Option<String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let name = archive
         .file_names()
         .find(|n| n.ends_with(".dist-info/METADATA") && n.matches('/').count() == 1)?
@@ -413,9 +414,9 @@ fn wheel_requires_python(bytes: &[u8]) -> Option<String> {
     let mut metadata = String::new();
     archive
         .by_name(&name)
-        .ok()?
+        .unwrap()
         .read_to_string(&mut metadata)
-        .ok()?;
+        .unwrap();
     metadata
         .lines()
         .take_while(|l| !l.is_empty())

@@ -174,6 +174,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         extra_args: args.pip_args,
         supported_platform: args.supported_platform,
         source_settings: plugin_settings(context, settings),
+        limits: context.limits,
     };
     let stage = Stage::start("creating", context.quiet);
     let created = create(&context.registry, &request, &|message: &str| {

@@ -11,6 +11,11 @@ use crate::interpreter_args::InterpreterArgs;
 use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]
+// The shared interpreter flags speak of installing; lock installs nothing.
+#[command(
+    mut_arg("python", |arg| arg.help("The interpreter whose platform the lock is made for")),
+    mut_arg("venv", |arg| arg.help("The virtualenv whose interpreter the lock is made for"))
+)]
 pub struct Args {
     /// The wagon archive.
     archive: PathBuf,

@@ -6,6 +6,8 @@
 
 pub mod read;
 pub mod safety;
+#[cfg(test)]
+mod testing;
 pub mod write;
 pub mod zip_check;
 
@@ -16,7 +18,7 @@ use crate::plugin::Compressor;
 
 pub use read::{Archive, Contents, Digested, Flow, ManifestDoc};
 pub use safety::{EntryPath, Limits};
-pub use write::{ArchiveLayout, OutputFormat, write_archive};
+pub use write::{ArchiveLayout, OutputFormat, write_archive, write_archive_at};
 
 /// The folder inside the top folder that holds the wheels.
 pub const WHEELS_DIR: &str = "wheels";
@@ -86,10 +88,12 @@ pub enum ArchiveError {
 
 /// Unpacks a downloaded or local source distribution into `dest` and says what it holds: a
 /// wheel is passed on as it is; an archive (sdist, GitHub tarball, zip) is unpacked safely and
-/// its single top folder is the project. The error is a sentence for the user.
+/// its single top folder is the project, read within the user's `limits` like any archive.
+/// The error is a sentence for the user.
 pub fn unpack_project(
     path: &std::path::Path,
     registry: &crate::plugin::Registry,
+    limits: Limits,
     dest: &std::path::Path,
 ) -> Result<crate::plugin::Fetched, String> {
     if path
@@ -98,8 +102,7 @@ pub fn unpack_project(
     {
         return Ok(crate::plugin::Fetched::Wheels(vec![path.to_path_buf()]));
     }
-    let archive =
-        Archive::open(path, registry, Limits::default()).map_err(|err| err.to_string())?;
+    let archive = Archive::open(path, registry, limits).map_err(|err| err.to_string())?;
     std::fs::create_dir_all(dest)
         .map_err(|err| format!("cannot create {}: {err}", dest.display()))?;
     let digested = archive.extract(dest).map_err(|err| err.to_string())?;

@@ -158,8 +158,7 @@ impl Archive {
                 compressor: Arc::clone(compressor),
                 level: compressor.default_level(),
             },
-            // Plain tar is read but not written: gzip is the nearest, and wagon 1.0's format.
-            Container::Tar(None) => super::OutputFormat::Zip,
+            Container::Tar(None) => super::OutputFormat::PlainTar,
         }
     }
 
@@ -284,7 +283,9 @@ impl Archive {
                 }
                 super::zip_check::ZipProblem::TooLarge { max } => ArchiveError::TooLarge {
                     archive: self.path.clone(),
-                    what: format!("its entries unpack to more than {max} bytes"),
+                    what: format!(
+                        "its entries unpack to more than {max} bytes (--max-unpacked-bytes)"
+                    ),
                 },
                 refused => ArchiveError::UnsafeEntry {
                     archive: self.path.clone(),
@@ -474,6 +475,8 @@ fn read_bounded(
 ) -> Result<Vec<u8>, ArchiveError> {
     let mut bytes = Vec::new();
     reader
+        // One byte past the limit tells "at the limit" from "over it"; saturating, because the
+        // limit is the user's and may be u64::MAX.
         .take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|source| ArchiveError::Corrupt {
@@ -483,7 +486,10 @@ fn read_bounded(
     if bytes.len() as u64 > max {
         return Err(ArchiveError::TooLarge {
             archive: archive.to_path_buf(),
-            what: format!("{entry} is larger than the {max}-byte limit for metadata files"),
+            what: format!(
+                "{entry} is larger than the {max}-byte limit for metadata files \
+                 (--max-metadata-bytes)"
+            ),
         });
     }
     Ok(bytes)
@@ -547,7 +553,10 @@ impl<'a> WalkState<'a> {
         if self.entries > self.limits.max_entries {
             return Err(ArchiveError::TooLarge {
                 archive: self.archive.to_path_buf(),
-                what: format!("it has more than {} entries", self.limits.max_entries),
+                what: format!(
+                    "it has more than {} entries (--max-entries)",
+                    self.limits.max_entries
+                ),
             });
         }
         let path =
@@ -595,7 +604,7 @@ impl<'a> WalkState<'a> {
             return Err(ArchiveError::TooLarge {
                 archive: self.archive.to_path_buf(),
                 what: format!(
-                    "its entries unpack to more than {} bytes",
+                    "its entries unpack to more than {} bytes (--max-unpacked-bytes)",
                     self.limits.max_unpacked_bytes
                 ),
             });
@@ -667,5 +676,368 @@ impl<R: Read + ?Sized> Read for Bounded<'_, R> {
         }
         self.remaining -= read as u64;
         Ok(read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{expected_files, formats, layout, raw_tar, registry, sha256_hex};
+    use super::super::{OutputFormat, write_archive_at};
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    /// Writes the test layout in `format` and opens it with `limits`.
+    fn written(dir: &Path, format: &OutputFormat, limits: Limits) -> Archive {
+        let layout = layout(dir);
+        let path = dir.join(format!("demo.{}.wgn", format.extension()));
+        write_archive_at(&layout, format, &path, 1_700_000_000).unwrap();
+        Archive::open(&path, &registry(), limits).unwrap()
+    }
+
+    fn too_large(result: Result<impl std::fmt::Debug, ArchiveError>) -> String {
+        match result {
+            Err(ArchiveError::TooLarge { what, .. }) => what,
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    fn unsafe_entry(result: Result<impl std::fmt::Debug, ArchiveError>) -> (String, String) {
+        match result {
+            Err(ArchiveError::UnsafeEntry { entry, reason, .. }) => (entry, reason),
+            other => panic!("expected UnsafeEntry, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_format_round_trips_through_the_writer() {
+        for (format, name) in formats() {
+            let dir = tempfile::tempdir().unwrap();
+            let archive = written(dir.path(), &format, limits());
+            let expected = expected_files(&layout(dir.path()));
+            assert_eq!(archive.format_name(), name);
+
+            let manifest = archive.read_manifest().unwrap();
+            assert_eq!(manifest.top, "demo", "{name}");
+            assert_eq!(manifest.bytes, expected[0].1, "{name}");
+
+            // The walk sees every file once, in the writer's order, with its size.
+            let mut order = Vec::new();
+            let contents = archive
+                .walk(|top, entry, _| {
+                    order.push(entry.strip_top(top).unwrap().to_string());
+                    Ok(Flow::Continue)
+                })
+                .unwrap();
+            let names: Vec<String> = expected.iter().map(|(n, _)| n.clone()).collect();
+            assert_eq!(order, names, "{name}");
+            assert_eq!(contents.top, "demo");
+            let sizes: BTreeMap<String, u64> = expected
+                .iter()
+                .map(|(n, b)| (n.clone(), b.len() as u64))
+                .collect();
+            assert_eq!(contents.files, sizes, "{name}");
+            assert_eq!(
+                contents.files_in("wheels").collect::<Vec<_>>(),
+                ["alpha-2.0-py3-none-any.whl", "zeta-1.0-py3-none-any.whl"]
+            );
+
+            // Extraction writes the same bytes and hashes them on the way.
+            let dest = dir.path().join("out");
+            std::fs::create_dir(&dest).unwrap();
+            let digested = archive.extract(&dest).unwrap();
+            for (relative, bytes) in &expected {
+                assert_eq!(
+                    &std::fs::read(dest.join("demo").join(relative)).unwrap(),
+                    bytes,
+                    "{name} {relative}"
+                );
+                assert_eq!(digested.sha256[relative], sha256_hex(bytes), "{relative}");
+            }
+            assert_eq!(digested.sha256.len(), expected.len());
+            // digest() reads the same without writing.
+            assert_eq!(archive.digest().unwrap().sha256, digested.sha256);
+
+            assert_eq!(
+                archive.read_file("files/notes.txt", 100).unwrap().unwrap(),
+                b"remember the wagon\n"
+            );
+            assert_eq!(archive.read_file("files/absent.txt", 100).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn an_archive_is_written_back_in_its_own_format() {
+        for (format, name) in formats() {
+            let dir = tempfile::tempdir().unwrap();
+            let archive = written(dir.path(), &format, limits());
+            let again = archive.output_format();
+            assert_eq!(again.extension(), format.extension(), "{name}");
+            let copy = dir.path().join("copy.wgn");
+            write_archive_at(&layout(dir.path()), &again, &copy, 1_700_000_000).unwrap();
+            assert_eq!(
+                Archive::open(&copy, &registry(), limits())
+                    .unwrap()
+                    .format_name(),
+                name
+            );
+        }
+    }
+
+    #[test]
+    fn the_format_comes_from_the_bytes_not_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = written(dir.path(), &OutputFormat::Zip, limits());
+        let renamed = dir.path().join("looks-like.tar.gz");
+        std::fs::copy(archive.path(), &renamed).unwrap();
+        let opened = Archive::open(&renamed, &registry(), limits()).unwrap();
+        assert_eq!(opened.format_name(), "zip");
+
+        let text = dir.path().join("notes.wgn");
+        std::fs::write(&text, b"just some text, not an archive").unwrap();
+        match Archive::open(&text, &registry(), limits()) {
+            Err(ArchiveError::UnknownFormat { head, known, .. }) => {
+                assert_eq!(head, "6a 75 73 74 20 73 6f 6d");
+                assert_eq!(known, "gzip, zstd");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_top_folder_is_the_first_component_of_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str, entries: &[(&str, Option<&[u8]>)]| {
+            let path = dir.path().join(name);
+            raw_tar(&path, entries);
+            Archive::open(&path, &registry(), limits()).unwrap()
+        };
+
+        // `./` prefixes and folder entries, as GNU tar writes them, are fine.
+        let archive = open(
+            "dotted.tar",
+            &[
+                ("./pkg/", None),
+                ("./pkg/package.json", Some(b"{}")),
+                ("pkg/wheels/", None),
+                ("pkg/wheels/a-1-py3-none-any.whl", Some(b"a")),
+            ],
+        );
+        let contents = archive.walk(|_, _, _| Ok(Flow::Continue)).unwrap();
+        assert_eq!(contents.top, "pkg");
+        assert_eq!(
+            contents.files.keys().collect::<Vec<_>>(),
+            ["package.json", "wheels/a-1-py3-none-any.whl"]
+        );
+        assert_eq!(archive.read_manifest().unwrap().bytes, b"{}");
+
+        let archive = open(
+            "two-tops.tar",
+            &[("pkg/package.json", Some(b"{}")), ("other/x", Some(b"x"))],
+        );
+        let (entry, reason) = unsafe_entry(archive.walk(|_, _, _| Ok(Flow::Continue)));
+        assert_eq!(entry, "other/x");
+        assert!(reason.contains("single top folder `pkg`"), "{reason}");
+
+        let archive = open("loose.tar", &[("package.json", Some(b"{}"))]);
+        let (_, reason) = unsafe_entry(archive.walk(|_, _, _| Ok(Flow::Continue)));
+        assert!(reason.contains("beside the top folder"), "{reason}");
+
+        let archive = open(
+            "twice.tar",
+            &[
+                ("pkg/package.json", Some(b"{}")),
+                ("./pkg/package.json", Some(b"[]")),
+            ],
+        );
+        let (_, reason) = unsafe_entry(archive.walk(|_, _, _| Ok(Flow::Continue)));
+        assert!(reason.contains("twice"), "{reason}");
+
+        let archive = open("folders-only.tar", &[("pkg/", None)]);
+        assert!(matches!(
+            archive.read_manifest(),
+            Err(ArchiveError::NoManifest { .. })
+        ));
+    }
+
+    #[test]
+    fn the_entry_limit_is_enforced() {
+        for (format, name) in formats() {
+            let dir = tempfile::tempdir().unwrap();
+            // Five files: exactly at the limit passes, one below is refused.
+            let at = written(
+                dir.path(),
+                &format,
+                Limits {
+                    max_entries: 5,
+                    ..limits()
+                },
+            );
+            at.digest().unwrap();
+            let over = Archive::open(
+                at.path(),
+                &registry(),
+                Limits {
+                    max_entries: 4,
+                    ..limits()
+                },
+            )
+            .unwrap();
+            let what = too_large(over.digest());
+            assert_eq!(what, "it has more than 4 entries (--max-entries)", "{name}");
+        }
+    }
+
+    #[test]
+    fn the_unpacked_size_limit_is_enforced() {
+        for (format, name) in formats() {
+            let dir = tempfile::tempdir().unwrap();
+            let total: u64 = expected_files(&layout(dir.path()))
+                .iter()
+                .map(|(_, b)| b.len() as u64)
+                .sum();
+            let at = written(
+                dir.path(),
+                &format,
+                Limits {
+                    max_unpacked_bytes: total,
+                    ..limits()
+                },
+            );
+            at.digest().unwrap();
+            let over = Archive::open(
+                at.path(),
+                &registry(),
+                Limits {
+                    max_unpacked_bytes: total - 1,
+                    ..limits()
+                },
+            )
+            .unwrap();
+            let what = too_large(over.digest());
+            assert_eq!(
+                what,
+                format!(
+                    "its entries unpack to more than {} bytes (--max-unpacked-bytes)",
+                    total - 1
+                ),
+                "{name}"
+            );
+            // Refused before a byte lands.
+            let dest = dir.path().join("out");
+            std::fs::create_dir(&dest).unwrap();
+            too_large(over.extract(&dest));
+            if name != "zip" {
+                // Tar is checked entry by entry: the entry over the budget never lands.
+                assert!(!dest.join("demo/files/notes.txt").exists());
+            } else {
+                // A zip's central directory is checked before any entry.
+                assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn the_metadata_limit_bounds_package_json_and_read_file() {
+        for (format, name) in formats() {
+            let dir = tempfile::tempdir().unwrap();
+            let size = layout(dir.path()).manifest.len() as u64;
+            let with = |max_metadata_bytes| {
+                let archive = written(
+                    dir.path(),
+                    &format,
+                    Limits {
+                        max_metadata_bytes,
+                        ..limits()
+                    },
+                );
+                archive.read_manifest()
+            };
+            assert_eq!(with(size).unwrap().bytes.len() as u64, size, "{name}");
+            // The largest limit a user can type must not overflow (a debug build panicked).
+            assert_eq!(with(u64::MAX).unwrap().bytes.len() as u64, size, "{name}");
+            let what = too_large(with(size - 1));
+            assert_eq!(
+                what,
+                format!(
+                    "demo/package.json is larger than the {}-byte limit for metadata files \
+                     (--max-metadata-bytes)",
+                    size - 1
+                )
+            );
+            let archive = written(dir.path(), &format, limits());
+            assert!(archive.read_file("files/notes.txt", u64::MAX).is_ok());
+            too_large(archive.read_file("files/notes.txt", 5));
+        }
+    }
+
+    #[test]
+    fn a_truncated_tar_is_damaged() {
+        // The last entry's header declares more than the stream still holds.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.tar");
+        raw_tar(
+            &path,
+            &[
+                ("pkg/package.json", Some(b"{}")),
+                ("pkg/big", Some(&[1u8; 2000])),
+            ],
+        );
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(1024 + 512 + 1000);
+        std::fs::write(&path, &bytes).unwrap();
+        let archive = Archive::open(&path, &registry(), limits()).unwrap();
+        match archive.digest() {
+            Err(ArchiveError::Corrupt { detail, .. }) => assert!(!detail.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unpack_project_honours_the_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let sdist = dir.path().join("demo-1.0.tar");
+        raw_tar(
+            &sdist,
+            &[
+                (
+                    "demo-1.0/pyproject.toml",
+                    Some(b"[project]\nname = \"demo\"\n"),
+                ),
+                ("demo-1.0/demo.py", Some(&[b'#'; 500])),
+            ],
+        );
+        let fetched =
+            super::super::unpack_project(&sdist, &registry(), limits(), &dir.path().join("ok"))
+                .unwrap();
+        assert_eq!(
+            fetched,
+            crate::plugin::Fetched::Project(dir.path().join("ok/demo-1.0"))
+        );
+        let refused = super::super::unpack_project(
+            &sdist,
+            &registry(),
+            Limits {
+                max_unpacked_bytes: 100,
+                ..limits()
+            },
+            &dir.path().join("refused"),
+        )
+        .unwrap_err();
+        assert!(
+            refused.contains("more than 100 bytes (--max-unpacked-bytes)"),
+            "{refused}"
+        );
+        assert!(!dir.path().join("refused/demo-1.0/demo.py").exists());
+
+        // A wheel is handed on untouched, whatever it holds.
+        let wheel = dir.path().join("demo-1.0-py3-none-any.whl");
+        std::fs::write(&wheel, b"unread").unwrap();
+        assert_eq!(
+            super::super::unpack_project(&wheel, &registry(), limits(), dir.path()).unwrap(),
+            crate::plugin::Fetched::Wheels(vec![wheel])
+        );
     }
 }

@@ -42,6 +42,8 @@ pub struct CreateRequest {
     pub supported_platform: Option<String>,
     /// Settings for source plugins, by source name.
     pub source_settings: serde_json::Value,
+    /// Bounds on unpacking a source archive (the `--max-*` flags).
+    pub limits: crate::archive::Limits,
 }
 
 /// What was created.
@@ -162,6 +164,7 @@ pub fn create(
                 work_dir: &fetch_dir,
                 registry,
                 settings: &settings,
+                limits: request.limits,
             })?)
         }
         None => None,
