@@ -14,12 +14,12 @@ fn venv() -> SchemeRoots {
     let v = Path::new("/fuzz/venv");
     let site = v.join("lib/python3.11/site-packages");
     SchemeRoots::new(
-        site.clone(),
-        site,
-        v.join("bin"),
-        v.to_path_buf(),
-        v.join("include/site/python3.11"),
-        vec![v.join("bin/python3.11")],
+        &site,
+        &site,
+        &v.join("bin"),
+        v,
+        &v.join("include/site/python3.11"),
+        &[v.join("bin/python3.11")],
     )
 }
 

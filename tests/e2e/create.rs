@@ -496,10 +496,10 @@ fn wheels_for_two_platforms_are_an_error_naming_them() {
         wheels,
         ..Default::default()
     };
-    let err = wagon_core::pack::prepare(&request)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let Err(err) = wagon_core::pack::prepare(&request) else {
+        panic!("wheels for two platforms must be refused")
+    };
+    let err = err.to_string();
     assert!(err.contains("different platforms"), "{err}");
     assert!(
         err.contains("linux_x86_64: mixed_a-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"),

@@ -246,12 +246,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Create(args) => create::run(&context, *args),
-        Command::Show(args) => show::run(&context, args),
-        Command::ListFiles(args) => list_files::run(&context, args),
-        Command::GetFile(args) => get_file::run(&context, args),
-        Command::Validate(args) => validate::run(&context, args),
+        Command::Show(args) => show::run(&context, &args),
+        Command::ListFiles(args) => list_files::run(&context, &args),
+        Command::GetFile(args) => get_file::run(&context, &args),
+        Command::Validate(args) => validate::run(&context, &args),
         Command::Install(args) => install::run(&context, args),
-        Command::Lock(args) => lock::run(&context, args),
+        Command::Lock(args) => lock::run(&context, &args),
         Command::External(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }

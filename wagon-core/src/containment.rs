@@ -101,38 +101,38 @@ impl SchemeRoots {
         };
         let interpreter = vec![target.executable(), report.executable.clone()];
         Ok(Self::new(
-            get("purelib")?,
-            get("platlib")?,
-            get("scripts")?,
-            data,
-            headers,
-            interpreter,
+            &get("purelib")?,
+            &get("platlib")?,
+            &get("scripts")?,
+            &data,
+            &headers,
+            &interpreter,
         ))
     }
 
     /// The roots of an environment (absolute paths, as sysconfig reports them), with the
     /// interpreter executables that live in it.
     pub fn new(
-        purelib: PathBuf,
-        platlib: PathBuf,
-        scripts: PathBuf,
-        data: PathBuf,
-        headers: PathBuf,
-        interpreter: Vec<PathBuf>,
+        purelib: &Path,
+        platlib: &Path,
+        scripts: &Path,
+        data: &Path,
+        headers: &Path,
+        interpreter: &[PathBuf],
     ) -> Self {
         let mut roots: Vec<PathBuf> = Vec::new();
-        for root in [&purelib, &platlib, &scripts, &data, &headers] {
+        for root in [purelib, platlib, scripts, data, headers] {
             let root = lexical(root);
             if !roots.contains(&root) {
                 roots.push(root);
             }
         }
         Self {
-            purelib: lexical(&purelib),
-            platlib: lexical(&platlib),
-            scripts: lexical(&scripts),
-            data: lexical(&data),
-            headers: lexical(&headers),
+            purelib: lexical(purelib),
+            platlib: lexical(platlib),
+            scripts: lexical(scripts),
+            data: lexical(data),
+            headers: lexical(headers),
             roots,
             interpreter: interpreter.iter().map(|p| lexical(p)).collect(),
         }
@@ -347,12 +347,12 @@ mod tests {
         let v = Path::new("/v");
         let site = v.join("lib/python3.11/site-packages");
         SchemeRoots::new(
-            site.clone(),
-            site,
-            v.join("bin"),
-            v.to_path_buf(),
-            v.join("include/site/python3.11"),
-            vec![v.join("bin/python")],
+            &site,
+            &site,
+            &v.join("bin"),
+            v,
+            &v.join("include/site/python3.11"),
+            &[v.join("bin/python")],
         )
     }
 
@@ -472,12 +472,12 @@ mod tests {
         std::fs::create_dir_all(site.join("real")).unwrap();
         std::os::unix::fs::symlink("/", site.join("link")).unwrap();
         let roots = SchemeRoots::new(
-            site.clone(),
-            site.clone(),
-            tmp.path().join("bin"),
-            tmp.path().to_path_buf(),
-            tmp.path().join("include"),
-            Vec::new(),
+            &site,
+            &site,
+            &tmp.path().join("bin"),
+            tmp.path(),
+            &tmp.path().join("include"),
+            &[],
         );
         let through = roots.join(Scheme::Purelib, "link/etc/x").unwrap();
         assert!(matches!(

@@ -73,17 +73,17 @@ impl Run {
         let dir = tempfile::Builder::new()
             .prefix(RUN_PREFIX)
             .tempdir_in(&parent)
-            .map_err(|err| annotate(err, "create a scratch folder in", &parent))?;
+            .map_err(|err| annotate(&err, "create a scratch folder in", &parent))?;
         // The lock file appears under its name only once locked (a rename keeps the lock): a
         // concurrent sweep that found it unlocked would take this live run for a dead one.
         let unlocked_path = dir.path().join(format!("{LOCK_NAME}-new"));
         let lock = File::create_new(&unlocked_path)
-            .map_err(|err| annotate(err, "create", &unlocked_path))?;
+            .map_err(|err| annotate(&err, "create", &unlocked_path))?;
         lock.lock()
-            .map_err(|err| annotate(err, "lock", &unlocked_path))?;
+            .map_err(|err| annotate(&err, "lock", &unlocked_path))?;
         let lock_path = dir.path().join(LOCK_NAME);
         std::fs::rename(&unlocked_path, &lock_path)
-            .map_err(|err| annotate(err, "create", &lock_path))?;
+            .map_err(|err| annotate(&err, "create", &lock_path))?;
         sweep_dead_runs(&parent, dir.path());
         Ok(Run { dir, _lock: lock })
     }
@@ -140,7 +140,7 @@ pub fn tempdir(prefix: &str) -> io::Result<ScratchDir> {
     let dir = tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(run.dir.path())
-        .map_err(|err| annotate(err, "create a scratch folder in", run.dir.path()))?;
+        .map_err(|err| annotate(&err, "create a scratch folder in", run.dir.path()))?;
     Ok(ScratchDir { dir, _run: run })
 }
 
@@ -148,7 +148,7 @@ pub fn tempdir(prefix: &str) -> io::Result<ScratchDir> {
 pub fn tempfile() -> io::Result<ScratchFile> {
     let run = current_run()?;
     let file = tempfile::NamedTempFile::new_in(run.dir.path())
-        .map_err(|err| annotate(err, "create a scratch file in", run.dir.path()))?;
+        .map_err(|err| annotate(&err, "create a scratch file in", run.dir.path()))?;
     Ok(ScratchFile { file, _run: run })
 }
 
@@ -419,7 +419,7 @@ pub(crate) fn open_no_follow(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
-fn annotate(error: io::Error, action: &str, path: &Path) -> io::Error {
+fn annotate(error: &io::Error, action: &str, path: &Path) -> io::Error {
     io::Error::new(
         error.kind(),
         format!("cannot {action} {}: {error}", path.display()),

@@ -27,12 +27,12 @@ impl Env {
         std::fs::create_dir_all(&bin).unwrap();
         let python = bin.join("python");
         let roots = SchemeRoots::new(
-            site.clone(),
-            site.clone(),
-            bin,
-            prefix.clone(),
-            prefix.join("include/site/python3.12"),
-            vec![python.clone()],
+            &site,
+            &site,
+            &bin,
+            &prefix,
+            &prefix.join("include/site/python3.12"),
+            std::slice::from_ref(&python),
         );
         let layout = Layout {
             python,

@@ -36,7 +36,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let wanted = safe_relative_path(args.name.as_bytes()).map_err(|why| {
         anyhow::anyhow!("`{}` is not a file name Wagon can write: {why}", args.name)
     })?;

@@ -17,7 +17,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let archive = context.open(&args.archive)?;
     let contents = archive.walk(|_, _, _| Ok(Flow::Continue))?;
     let files: Vec<&str> = contents.files_in(FILES_DIR).collect();

@@ -33,7 +33,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let archive = context.open(&args.archive)?;
     let stage = Stage::start("probing the target interpreter", context.quiet);
     let target = args.target.probe()?;

@@ -18,7 +18,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let archive = context.open(&args.archive)?;
     let doc = archive.read_manifest()?;
     let value: serde_json::Value = serde_json::from_slice(&doc.bytes)

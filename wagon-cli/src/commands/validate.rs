@@ -33,7 +33,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let stage = Stage::start(
         format!("checking {}", args.archive.display()),
         context.quiet,

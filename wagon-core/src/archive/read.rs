@@ -228,7 +228,7 @@ impl Archive {
     where
         F: FnMut(&str, &EntryPath, &mut dyn Read) -> Result<Flow, ArchiveError>,
     {
-        let corrupt = |source: io::Error| self.corrupt(source);
+        let corrupt = |source: io::Error| self.corrupt(&source);
         let file = File::open(&self.path).map_err(|source| ArchiveError::Open {
             archive: self.path.clone(),
             source,
@@ -247,8 +247,10 @@ impl Archive {
                 tar::EntryType::Symlink => EntryKind::Symlink,
                 tar::EntryType::Link => EntryKind::Hardlink,
                 // Extension headers are metadata of the next entry, which the tar crate applies.
-                tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => continue,
-                tar::EntryType::GNULongName | tar::EntryType::GNULongLink => continue,
+                tar::EntryType::XGlobalHeader
+                | tar::EntryType::XHeader
+                | tar::EntryType::GNULongName
+                | tar::EntryType::GNULongLink => continue,
                 _ => EntryKind::Special,
             };
             let raw_name = entry.path_bytes().into_owned();
@@ -259,7 +261,7 @@ impl Archive {
             let top = state.top_name().to_string();
             let mut bounded = state.bounded(&mut entry, &path);
             let flow = visit(&top, &path, &mut bounded)?;
-            bounded.drain().map_err(|source| self.corrupt(source))?;
+            bounded.drain().map_err(|source| self.corrupt(&source))?;
             if flow == Flow::Stop {
                 return Ok(());
             }
@@ -279,7 +281,7 @@ impl Archive {
                 super::zip_check::ZipProblem::NotZip(_)
                 | super::zip_check::ZipProblem::Open(_)
                 | super::zip_check::ZipProblem::Directory(_) => {
-                    self.corrupt(io::Error::other(problem))
+                    self.corrupt(&io::Error::other(problem))
                 }
                 super::zip_check::ZipProblem::TooLarge { max } => ArchiveError::TooLarge {
                     archive: self.path.clone(),
@@ -297,7 +299,7 @@ impl Archive {
         for index in 0..zip.len() {
             let mut entry = zip
                 .by_index(index)
-                .map_err(|err| self.corrupt(io::Error::other(err)))?;
+                .map_err(|err| self.corrupt(&io::Error::other(err)))?;
             let mode = entry.unix_mode().unwrap_or(0);
             let kind = match mode & 0o170000 {
                 0o120000 => EntryKind::Symlink,
@@ -314,7 +316,7 @@ impl Archive {
             let mut bounded = state.bounded(&mut entry, &path);
             let flow = visit(&top, &path, &mut bounded)?;
             // Reading to the end makes the zip crate check the entry's CRC.
-            bounded.drain().map_err(|source| self.corrupt(source))?;
+            bounded.drain().map_err(|source| self.corrupt(&source))?;
             if flow == Flow::Stop {
                 return Ok(());
             }
@@ -414,11 +416,11 @@ impl Archive {
                 path: dest.join(entry.to_path()),
                 source,
             },
-            _ => self.corrupt(source),
+            _ => self.corrupt(&source),
         }
     }
 
-    fn corrupt(&self, source: io::Error) -> ArchiveError {
+    fn corrupt(&self, source: &io::Error) -> ArchiveError {
         // A limit breach surfaces from inside a reader as an io::Error carrying our error.
         if let Some(limit) = source
             .get_ref()

@@ -236,7 +236,7 @@ fn write_tar(
                 builder.append_data(&mut header, name, *bytes)?;
             }
             Content::File(path) => {
-                let source = File::open(path).map_err(|e| annotate(e, path))?;
+                let source = File::open(path).map_err(|e| annotate(&e, path))?;
                 header.set_size(source.metadata()?.len());
                 builder.append_data(&mut header, name, source)?;
             }
@@ -258,7 +258,7 @@ fn write_zip(file: File, entries: &[(String, Content<'_>)], epoch: u64) -> io::R
             Content::Bytes(bytes) => bytes.len() as u64 >= u32::MAX as u64,
             Content::File(path) => {
                 std::fs::metadata(path)
-                    .map_err(|e| annotate(e, path))?
+                    .map_err(|e| annotate(&e, path))?
                     .len()
                     >= u32::MAX as u64
             }
@@ -268,7 +268,7 @@ fn write_zip(file: File, entries: &[(String, Content<'_>)], epoch: u64) -> io::R
         match content {
             Content::Bytes(bytes) => zip.write_all(bytes)?,
             Content::File(path) => {
-                let mut source = File::open(path).map_err(|e| annotate(e, path))?;
+                let mut source = File::open(path).map_err(|e| annotate(&e, path))?;
                 io::copy(&mut source, &mut zip)?;
             }
         }
@@ -277,7 +277,7 @@ fn write_zip(file: File, entries: &[(String, Content<'_>)], epoch: u64) -> io::R
     out.flush()
 }
 
-fn annotate(error: io::Error, path: &Path) -> io::Error {
+fn annotate(error: &io::Error, path: &Path) -> io::Error {
     io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
 
