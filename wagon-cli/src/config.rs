@@ -111,8 +111,7 @@ impl Loaded {
         let Some(path) = path else {
             return Ok(Self::default());
         };
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = fs_err::read_to_string(&path)?;
         let config: Config =
             toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
         tracing::info!("using {}", path.display());

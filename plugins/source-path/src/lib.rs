@@ -48,8 +48,7 @@ impl Source for PathSource {
                     path.display()
                 )));
             }
-            let absolute = std::fs::canonicalize(&path)
-                .map_err(|err| fail(format!("cannot resolve it: {err}")))?;
+            let absolute = fs_err::canonicalize(&path).map_err(|err| fail(err.to_string()))?;
             return Ok(Fetched::Project(absolute));
         }
         if path.is_file() {
