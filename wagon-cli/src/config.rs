@@ -111,8 +111,7 @@ impl Loaded {
         let Some(path) = path else {
             return Ok(Self::default());
         };
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = fs_err::read_to_string(&path)?;
         let config: Config =
             toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
         tracing::info!("using {}", path.display());
@@ -181,35 +180,25 @@ impl Loaded {
     }
 }
 
-/// `user:secret@` written literally (not as `${VAR}`) in a URL.
+/// A password written literally (not as a `${VAR}` reference) in a URL's user information.
 fn has_literal_credentials(url: &str) -> bool {
-    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
-        return false;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':') && !userinfo.contains("${"))
+    url::Url::parse(url)
+        .ok()
+        .and_then(|parsed| {
+            parsed
+                .password()
+                .map(|p| percent_encoding::percent_decode_str(p).collect::<Vec<u8>>())
+        })
+        // A reference is written `${VAR}`, which the parser leaves as `$%7BVAR%7D`.
+        .is_some_and(|password| !password.starts_with(b"$"))
 }
 
-/// Replaces `${VAR}` with the variable's value; a missing variable is an error naming it.
+/// Replaces `${VAR}` (and `$VAR`) with the variable's value, as a shell does; a missing variable
+/// is an error naming it.
 pub fn expand_env(text: &str) -> anyhow::Result<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            bail!("unclosed `${{` in `{text}`")
-        };
-        let name = &after[..end];
-        let value = std::env::var(name)
-            .with_context(|| format!("the environment variable {name} is not set"))?;
-        out.push_str(&value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    shellexpand::env(text)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|err| anyhow::anyhow!("the environment variable {} is not set", err.var_name))
 }
 
 #[cfg(test)]
@@ -231,6 +220,26 @@ mod tests {
             "https://${USER}:${TOKEN}@pypi.corp/simple"
         ));
         assert!(!has_literal_credentials("https://pypi.corp/simple"));
+        assert!(!has_literal_credentials("https://pypi.corp/simple?a=b:c@d"));
+        assert!(has_literal_credentials("HTTPS://bob:p%40ss@pypi.corp"));
+        assert!(has_literal_credentials("https://bob:a%24b@pypi.corp"));
+        assert!(!has_literal_credentials("https://$USER:$TOKEN@pypi.corp"));
+    }
+
+    #[test]
+    fn variables_expand_and_a_missing_one_is_named() {
+        // A variable name only this test uses, so it is unset.
+        let name = "WAGON_CONFIG_TEST_TOKEN";
+        assert_eq!(
+            expand_env(&format!("https://u:${{{name}}}@x/simple")).map_err(|e| e.to_string()),
+            Err(format!("the environment variable {name} is not set"))
+        );
+        assert_eq!(
+            expand_env("https://x/simple").ok().as_deref(),
+            Some("https://x/simple")
+        );
+        let path = std::env::var("PATH").unwrap_or_default();
+        assert_eq!(expand_env("${PATH}/x").ok(), Some(format!("{path}/x")));
     }
 
     #[test]

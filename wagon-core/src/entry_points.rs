@@ -1,7 +1,14 @@
 //! Console and GUI scripts from a wheel's `entry_points.txt`: parsed, and checked against the
 //! entry-points spec (a plain name, a `module:object` value) before any launcher is written, so
 //! a name cannot leave the scripts folder and a value cannot smuggle code into the launcher.
-
+//!
+//! Parsed by hand on purpose, not with the `configparser` crate (uv's choice): what matters is
+//! reading the file exactly as the installers that run it do, and those are not INI parsers.
+//! pip reads it through `importlib.metadata` (`Sectioned.read`: `str.splitlines`, `str.strip`,
+//! `#` comments only, `[`/`]` stripped from both ends of a header, split at the first `=`), or
+//! on older Pythons through `pkg_resources` (`split_sections`: one bracket each side, the name
+//! stripped). `configparser` also treats `;` as a comment, splits on `:`, folds key case and
+//! merges duplicates: each a way for a script to reach pip unseen by these checks.
 /// One `name = module:attr` line of `[console_scripts]` or `[gui_scripts]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
@@ -26,6 +33,11 @@ pub enum EntryPointError {
          Python identifiers, as the entry-points spec requires)"
     )]
     Value { name: String, value: String },
+    #[error(
+        "entry_points.txt section header `{0}` names a script group for one of Python's two \
+         readers (importlib.metadata, pkg_resources) and another group for the other"
+    )]
+    AmbiguousSection(String),
     #[error("entry point `{name}` = `{value}` names no callable (expected `module:function`)")]
     NotCallable { name: String, value: String },
     #[error(
@@ -51,28 +63,46 @@ pub fn scripts(text: &str) -> Result<Vec<Script>, EntryPointError> {
     let mut section = String::new();
     let mut scripts = Vec::new();
     for raw in text.lines() {
-        let line = raw.trim();
-        // Only `#` starts a comment for `importlib.metadata`, which pip reads them with.
+        let line = python_strip(raw);
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_string();
+        if line.starts_with('[') && line.ends_with(']') {
+            // importlib: `value.strip('[]')`; pkg_resources: `line[1:-1].strip()`.
+            let importlib = line.trim_matches(['[', ']']);
+            let pkg_resources = python_strip(&line[1..line.len() - 1]);
+            if importlib != pkg_resources
+                && [importlib, pkg_resources].into_iter().any(is_script_group)
+            {
+                return Err(EntryPointError::AmbiguousSection(
+                    line.chars().map(visible).collect(),
+                ));
+            }
+            section = importlib.to_string();
             continue;
         }
-        if section != "console_scripts" && section != "gui_scripts" {
+        if !is_script_group(&section) {
             continue;
         }
         let (name, value) = line
             .split_once('=')
             .ok_or_else(|| EntryPointError::Syntax(line.chars().map(visible).collect()))?;
-        let (name, value) = (name.trim(), value.trim());
+        let (name, value) = (python_strip(name), python_strip(value));
         if !is_plain_name(name) {
             return Err(EntryPointError::Name(name.chars().map(visible).collect()));
         }
         scripts.push(parse_value(name, value)?);
     }
     Ok(scripts)
+}
+
+fn is_script_group(section: &str) -> bool {
+    section == "console_scripts" || section == "gui_scripts"
+}
+
+/// Python's `str.strip()`: Rust's whitespace plus `\x1c`-`\x1f`, which `str.isspace` counts.
+fn python_strip(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
 }
 
 /// `module:attr [extras]`, each side dotted identifiers; extras do not change the launcher.
@@ -87,7 +117,7 @@ fn parse_value(name: &str, value: &str) -> Result<Script, EntryPointError> {
             if !extras.ends_with(']') || extras[..extras.len() - 1].contains(['[', ']']) {
                 return Err(invalid());
             }
-            reference.trim()
+            python_strip(reference)
         }
         None => value,
     };
@@ -101,7 +131,7 @@ fn parse_value(name: &str, value: &str) -> Result<Script, EntryPointError> {
             Err(invalid())
         };
     };
-    let (module, attrs) = (module.trim(), attrs.trim());
+    let (module, attrs) = (python_strip(module), python_strip(attrs));
     if !is_dotted_identifier(module) || !is_dotted_identifier(attrs) {
         return Err(invalid());
     }
@@ -150,6 +180,33 @@ mod tests {
         let parsed = scripts(text).unwrap();
         assert_eq!(parsed.len(), 3);
         assert_eq!(parsed[1].attrs, "obj.run");
+    }
+
+    #[test]
+    fn sections_are_read_as_pythons_readers_read_them() {
+        // `importlib.metadata.EntryPoints._from_text` (CPython 3.11) finds `evil` in
+        // console_scripts: `str.strip` removes `\x1f`, which Rust's `trim` keeps.
+        let hidden = "[other]\n\x1f[console_scripts]\nevil = os:system\n";
+        let found = scripts(hidden).unwrap();
+        assert_eq!(
+            found.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["evil"]
+        );
+        // importlib reads `gui_scripts` and ` console_scripts `, pkg_resources `[gui_scripts]`
+        // and `console_scripts`: pip would install these on one Python and not another.
+        for header in ["[[gui_scripts]]", "[ console_scripts ]", "[\tgui_scripts]"] {
+            let text = format!("{header}\nx = a:b\n");
+            assert!(
+                matches!(scripts(&text), Err(EntryPointError::AmbiguousSection(_))),
+                "{header}: {:?}",
+                scripts(&text)
+            );
+        }
+        // Both readers agree these are other groups.
+        assert_eq!(scripts("[[demo.plugins]]\nx = a:b\n"), Ok(Vec::new()));
+        // `;` starts no comment for either reader: the line is a script named `; x`.
+        let semi = scripts("[console_scripts]\n; x = a:b\n").unwrap();
+        assert_eq!(semi[0].name, "; x");
     }
 
     #[test]

@@ -17,10 +17,18 @@ pub struct Finished {
     pub tail: Vec<String>,
 }
 
-/// Renders a command for messages: `python -m pip wheel …`.
+/// Renders a command for messages: `python -m pip wheel …`, with the credentials of any URL
+/// argument (`--index-url https://user:secret@…`) redacted.
 pub fn render(command: &Command) -> String {
     std::iter::once(command.get_program().to_string_lossy().into_owned())
-        .chain(command.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .chain(command.get_args().map(|arg| {
+            let arg = arg.to_string_lossy();
+            if arg.contains("://") {
+                crate::python::redact_url(&arg)
+            } else {
+                arg.into_owned()
+            }
+        }))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -74,4 +82,24 @@ fn pump(pipe: impl Read, label: &str, tail: &Mutex<VecDeque<String>>, keep: bool
         }
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_commands_hide_index_credentials() {
+        let mut command = Command::new("python");
+        command.args([
+            "-m",
+            "pip",
+            "--index-url",
+            "https://bob:hunter2@pypi.corp/simple",
+        ]);
+        assert_eq!(
+            render(&command),
+            "python -m pip --index-url https://bob:****@pypi.corp/simple"
+        );
+    }
 }

@@ -120,17 +120,29 @@ pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, P
             reason: err.to_string(),
         }
     })?;
-    // The field is single-use: two `Name`s would let two readers see two projects.
-    if name_headers(bytes).nth(1).is_some() {
+    // The field is single-use: two `Name`s would let two readers see two projects. The
+    // headers are read by `mailparse`, the parser behind `parse_metadata`; a key with trailing
+    // blanks (`Name :`) counts too, as Wagon cannot tell which reader honours it.
+    let headers = mailparse::parse_headers(bytes)
+        .map(|(headers, _)| headers)
+        .unwrap_or_default();
+    let names: Vec<String> = headers
+        .iter()
+        .filter(|header| header.get_key_ref().trim_end().eq_ignore_ascii_case("name"))
+        .map(|header| header.get_value())
+        .collect();
+    if names.len() > 1 {
         return Err(PythonSyntaxError::Metadata {
             input: source.to_string(),
             reason: "it has more than one `Name` field".to_string(),
         });
     }
-    let display_name = name_headers(bytes)
+    let display_name = names
+        .into_iter()
         .next()
+        .map(|spelled| spelled.trim().to_string())
         .filter(|spelled| PackageName::from_str(spelled).is_ok_and(|n| n == parsed.name))
-        .map_or_else(|| parsed.name.to_string(), str::to_string);
+        .unwrap_or_else(|| parsed.name.to_string());
     Ok(CoreMetadata {
         display_name,
         name: parsed.name,
@@ -141,18 +153,18 @@ pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, P
     })
 }
 
-/// The `Name` headers of a METADATA file, matched case-insensitively as the email-header
-/// parser behind [`parse_core_metadata`] matches them.
-fn name_headers(bytes: &[u8]) -> impl Iterator<Item = &str> {
-    std::str::from_utf8(bytes)
-        .unwrap_or_default()
-        .lines()
-        .take_while(|line| !line.is_empty())
-        .filter_map(|line| {
-            line.split_once(':')
-                .filter(|(key, _)| key.trim_end().eq_ignore_ascii_case("name"))
-                .map(|(_, value)| value.trim())
-        })
+/// A URL as it may be shown or logged: a password (or a lone user name, often a token) replaced
+/// by `****` (`https://user:****@host/`), by uv's `DisplaySafeUrl`. Text that is no URL is shown
+/// as written unless it holds an `@`, which could precede a secret.
+pub fn redact_url(text: &str) -> String {
+    match uv_redacted::DisplaySafeUrl::parse(text) {
+        Ok(url) => url.to_string(),
+        Err(_) if !text.contains('@') => text.to_string(),
+        Err(_) => text.split_once("://").map_or_else(
+            || "****".to_string(),
+            |(scheme, _)| format!("{scheme}://****"),
+        ),
+    }
 }
 
 /// Whether a requirement applies in `env` when the requiring project was asked for `extras`.
@@ -218,6 +230,57 @@ pub fn legacy_platform_name(tag: &PlatformTag) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_names_are_read_by_the_header_parser() {
+        let parsed =
+            parse_core_metadata(b"Metadata-Version: 2.1\nName: Flask_X\nVersion: 1\n", "m")
+                .unwrap();
+        assert_eq!(
+            (parsed.name.as_ref(), parsed.display_name.as_str()),
+            ("flask-x", "Flask_X")
+        );
+        // A folded header is one value to an email parser, and a second `Name` (any case, any
+        // blanks before the colon) is refused.
+        let folded = parse_core_metadata(
+            b"Metadata-Version: 2.1\nName: demo\nVersion: 1\nSummary: a\n b\n",
+            "m",
+        )
+        .unwrap();
+        assert_eq!(folded.display_name, "demo");
+        for twice in [
+            &b"Metadata-Version: 2.1\nName: a\nVersion: 1\nname: b\n"[..],
+            b"Metadata-Version: 2.1\nName: a\nVersion: 1\nNAME : b\n",
+        ] {
+            let err = parse_core_metadata(twice, "m").map(|m| m.name).unwrap_err();
+            assert!(err.to_string().contains("more than one `Name`"), "{err}");
+        }
+        // Headers end at the first blank line: a `Name` in the body is description.
+        let body = parse_core_metadata(
+            b"Metadata-Version: 2.1\nName: a\nVersion: 1\n\nName: b\n",
+            "m",
+        )
+        .unwrap();
+        assert_eq!(body.display_name, "a");
+    }
+
+    #[test]
+    fn urls_are_shown_without_secrets() {
+        assert_eq!(
+            redact_url("https://bob:hunter2@pypi.corp/simple"),
+            "https://bob:****@pypi.corp/simple"
+        );
+        assert_eq!(
+            redact_url("https://ghp_token@pypi.corp/simple"),
+            "https://****@pypi.corp/simple"
+        );
+        assert_eq!(
+            redact_url("https://pypi.org/simple"),
+            "https://pypi.org/simple"
+        );
+        assert_eq!(redact_url("--no-index"), "--no-index");
+        assert_eq!(redact_url("http://a:b@c:d@[x"), "http://****");
+    }
 
     #[test]
     fn python_tags_are_kept_as_written() {

@@ -2,7 +2,7 @@
 //! writing the one of an installed project.
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use sha2::Digest as _;
@@ -85,38 +85,33 @@ pub fn sha256(bytes: &[u8]) -> String {
     hasher.finish()
 }
 
-/// A RECORD row for an installed file, its path relative to `lib_dir` as pip writes it.
+/// A RECORD row for an installed file, its path relative to `lib_dir` as pip writes it: CSV as
+/// Python's `csv` module writes it (fields holding `,`, `"`, `\r` or `\n` quoted, `"` doubled),
+/// ending in `\n`.
 pub fn row(lib_dir: &Path, installed: &Path, hash: Option<&str>, size: Option<u64>) -> String {
     let relative = relative_path(lib_dir, installed);
     let path = relative.to_string_lossy().replace('\\', "/");
-    let quoted = if path.contains([',', '"', '\n']) {
-        format!("\"{}\"", path.replace('"', "\"\""))
-    } else {
-        path
+    let (hash, size) = match (hash, size) {
+        (Some(hash), Some(size)) => (format!("sha256={hash}"), size.to_string()),
+        _ => (String::new(), String::new()),
     };
-    match (hash, size) {
-        (Some(hash), Some(size)) => format!("{quoted},sha256={hash},{size}\n"),
-        _ => format!("{quoted},,\n"),
-    }
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    // Writing into a Vec cannot fail; the fallback only keeps a failure from panicking.
+    let written = writer
+        .write_record([path.as_str(), &hash, &size])
+        .ok()
+        .and_then(|()| writer.into_inner().ok());
+    written.map_or_else(
+        || format!("{path},{hash},{size}\n"),
+        |bytes| String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 /// `os.path.relpath(path, base)`, for absolute paths.
 pub fn relative_path(base: &Path, path: &Path) -> PathBuf {
-    let base: Vec<Component> = base.components().collect();
-    let path_parts: Vec<Component> = path.components().collect();
-    let common = base
-        .iter()
-        .zip(&path_parts)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let mut out = PathBuf::new();
-    for _ in common..base.len() {
-        out.push("..");
-    }
-    for part in &path_parts[common..] {
-        out.push(part.as_os_str());
-    }
-    out
+    pathdiff::diff_paths(path, base).unwrap_or_else(|| path.to_path_buf())
 }
 
 #[cfg(test)]
@@ -134,6 +129,31 @@ mod tests {
             relative_path(lib, Path::new("/v/lib/python3.11/site-packages/a/b.py")),
             PathBuf::from("a/b.py")
         );
+        assert_eq!(relative_path(lib, lib), PathBuf::new());
+        assert_eq!(
+            relative_path(lib, Path::new("/")),
+            PathBuf::from("../../../..")
+        );
+    }
+
+    #[test]
+    fn rows_quote_as_pythons_csv_module() {
+        // Python's `csv.writer` (pip's RECORD writer, its default dialect) writes these fields
+        // as `"we,i""rd\r\n.py",sha256=abc,3` and `"cr\ronly.py",,`; Wagon ends rows in `\n`.
+        let lib = Path::new("/v/lib/python3.11/site-packages");
+        let weird = "we,i\"rd\r\n.py";
+        let line = row(lib, &lib.join(weird), Some("abc"), Some(3));
+        assert_eq!(line, "\"we,i\"\"rd\r\n.py\",sha256=abc,3\n");
+        let bare_cr = row(lib, &lib.join("cr\ronly.py"), None, None);
+        assert_eq!(bare_cr, "\"cr\ronly.py\",,\n");
+        let plain = row(lib, Path::new("/v/bin/demo"), None, None);
+        assert_eq!(plain, "../../../bin/demo,,\n");
+        // And each reads back exactly, as Python's `csv.reader` reads them.
+        let rows = parse(format!("{line}{bare_cr}{plain}").as_bytes()).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[weird].as_ref().map(|e| e.size), Some(Some(3)));
+        assert_eq!(rows["cr\ronly.py"], None);
+        assert_eq!(rows["../../../bin/demo"], None);
     }
 
     #[test]

@@ -34,9 +34,7 @@ impl Builder for PipWheel {
                         .file_name()
                         .ok_or_else(|| failure(format!("{} is not a file", wheel.display())))?;
                     let target = request.work_dir.join(name);
-                    std::fs::copy(wheel, &target).map_err(|err| {
-                        failure(format!("cannot copy {}: {err}", wheel.display()))
-                    })?;
+                    fs_err::copy(wheel, &target).map_err(io_failure)?;
                     copied.push(target);
                 }
                 copied.first().cloned().map(|wheel| (wheel, String::new()))
@@ -84,16 +82,15 @@ impl Builder for PipWheel {
 /// `pip wheel --no-deps` of one source into a fresh folder; returns the one wheel it made.
 fn build_alone(request: &BuildRequest<'_>, source: &str) -> Result<PathBuf, BuildError> {
     let alone = request.work_dir.join("package");
-    std::fs::create_dir_all(&alone)
-        .map_err(|err| failure(format!("cannot create {}: {err}", alone.display())))?;
+    fs_err::create_dir_all(&alone).map_err(io_failure)?;
     let mut command = pip(request, "wheel");
     command
         .args(["--no-deps", "--wheel-dir"])
         .arg(&alone)
         .arg(source);
     run(&mut command)?;
-    let wheels: Vec<PathBuf> = std::fs::read_dir(&alone)
-        .map_err(|err| failure(format!("cannot read {}: {err}", alone.display())))?
+    let wheels: Vec<PathBuf> = fs_err::read_dir(&alone)
+        .map_err(io_failure)?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "whl"))
@@ -101,8 +98,7 @@ fn build_alone(request: &BuildRequest<'_>, source: &str) -> Result<PathBuf, Buil
     match wheels.as_slice() {
         [one] => {
             let target = request.work_dir.join(one.file_name().unwrap_or_default());
-            std::fs::rename(one, &target)
-                .map_err(|err| failure(format!("cannot move {}: {err}", one.display())))?;
+            fs_err::rename(one, &target).map_err(io_failure)?;
             Ok(target)
         }
         [] => Err(failure(format!("pip built no wheel for `{source}`"))),
@@ -181,4 +177,9 @@ fn failure(message: String) -> BuildError {
         builder: NAME.to_string(),
         message,
     }
+}
+
+/// An I/O failure; `fs_err` has already named the paths.
+fn io_failure(err: std::io::Error) -> BuildError {
+    failure(err.to_string())
 }

@@ -54,11 +54,13 @@ fn broken(config: &PluginConfig, detail: impl Into<String>) -> HostError {
 fn kill_group(child: &mut std::process::Child) {
     #[cfg(unix)]
     {
-        // `kill -KILL -- -PGID` reaches the whole group without unsafe FFI.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .stderr(Stdio::null())
-            .status();
+        // The plugin leads its own group (spawned with `process_group(0)`), so its pid names it.
+        let group = i32::try_from(child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(group) = group {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -151,6 +153,9 @@ mod library {
     //! `unsafe`: a plugin library is trusted code, configured explicitly in wagon.toml.
     #![allow(unsafe_code)]
 
+    // abi_stable's loader (over libloading), the crate the SDK's FFI types come from: one
+    // libloading in the tree.
+    use abi_stable::library::RawLibrary;
     use wagon_plugin_sdk::dynamic::{CALL_SYMBOL, CallFn, PROTOCOL_SYMBOL, ProtocolFn, RStr};
     use wagon_plugin_sdk::{HostMessage, PROTOCOL_VERSION, PluginMessage};
 
@@ -169,19 +174,17 @@ mod library {
                 path: config.path.clone(),
                 detail,
             };
-            // SAFETY: loading a library runs its initialisers; the user configured this path as a
-            // plugin and so trusts it like any other program they run.
-            let library = unsafe { libloading::Library::new(&config.path) }
-                .map_err(|e| fail(e.to_string()))?;
-            let library: &'static libloading::Library = Box::leak(Box::new(library));
+            // Loading runs the library's initialisers (`load_at` takes that `unsafe` on itself):
+            // the user configured this path as a plugin and trusts it like any program they run.
+            let library = RawLibrary::load_at(&config.path).map_err(|e| fail(e.to_string()))?;
+            let library: &'static RawLibrary = Box::leak(Box::new(library));
             // SAFETY: the symbol's type is fixed by the SDK's `export_plugin!`; a library without
             // it is rejected by the lookup below rather than called.
-            let protocol: libloading::Symbol<'static, ProtocolFn> =
-                unsafe { library.get(PROTOCOL_SYMBOL) }.map_err(|e| {
-                    fail(format!(
-                        "it is not a Wagon plugin (no wagon_plugin_protocol): {e}"
-                    ))
-                })?;
+            let protocol = unsafe { library.get::<ProtocolFn>(PROTOCOL_SYMBOL) }.map_err(|e| {
+                fail(format!(
+                    "it is not a Wagon plugin (no wagon_plugin_protocol): {e}"
+                ))
+            })?;
             let theirs = protocol();
             if theirs != PROTOCOL_VERSION {
                 return Err(HostError::ProtocolMismatch {
@@ -191,7 +194,7 @@ mod library {
                 });
             }
             // SAFETY: as above; the protocol version matched, so the call signature is this one.
-            let call: libloading::Symbol<'static, CallFn> = unsafe { library.get(CALL_SYMBOL) }
+            let call = unsafe { library.get::<CallFn>(CALL_SYMBOL) }
                 .map_err(|e| fail(format!("it has no wagon_plugin_call: {e}")))?;
             Ok(Self { call: *call })
         }
@@ -207,5 +210,45 @@ mod library {
             serde_json::from_str(reply.as_str())
                 .map_err(|e| super::broken(config, format!("unreadable answer: {e}")))
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    /// Whether `pid` is still running (not gone, not a zombie waiting to be reaped).
+    fn running(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|s| !s.trim_start().starts_with('Z'))
+        })
+    }
+
+    #[test]
+    fn a_timed_out_plugin_takes_its_children_along() {
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", "sleep 30 & echo $!; wait"])
+            .stdout(Stdio::piped());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let grandchild = line.trim().to_string();
+        assert!(running(&grandchild), "sleep {grandchild} did not start");
+        super::kill_group(&mut child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while running(&grandchild) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            !running(&grandchild),
+            "sleep {grandchild} outlived its group"
+        );
     }
 }

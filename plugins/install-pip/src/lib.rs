@@ -4,7 +4,6 @@
 //! A target without pip is still served: a pip found elsewhere (the venv's base interpreter,
 //! `WAGON_PIP_PYTHON`, or `python3` on PATH) drives it through pip's own `--python` option.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,6 +11,7 @@ use wagon_core::archive::Limits;
 use wagon_core::containment::SchemeRoots;
 use wagon_core::interpreter::Interpreter;
 use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
+use wagon_core::process::render;
 use wagon_core::wheel_contents::{self, WheelContents};
 
 /// Installs with pip.
@@ -239,12 +239,4 @@ fn has_pip(python: &Path) -> bool {
         .args(["-I", "-c", "import pip"])
         .output()
         .is_ok_and(|out| out.status.success())
-}
-
-fn render(command: &Command) -> String {
-    std::iter::once(command.get_program().to_os_string())
-        .chain(command.get_args().map(OsString::from))
-        .map(|part| part.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -5,6 +5,7 @@
 //! names another (GitHub Enterprise: `https://HOST/api/v3`; tests: a loopback server). A token in
 //! `GITHUB_TOKEN` is sent for private repositories.
 
+use url::Url;
 use wagon_core::plugin::{FetchRequest, Fetched, Source, SourceError};
 
 /// Fetches repositories from GitHub.
@@ -24,22 +25,30 @@ pub struct RepoRef {
 
 /// Parses the spellings users write; `None` when `spec` is not a GitHub source.
 pub fn parse(spec: &str) -> Option<RepoRef> {
-    let (path, reference) = if let Some(rest) = spec.strip_prefix("gh:") {
-        match rest.split_once('@') {
+    let (owner, repo, reference) = if let Some(rest) = spec.strip_prefix("gh:") {
+        let (path, reference) = match rest.split_once('@') {
             Some((path, reference)) => (path, Some(reference.to_string())),
             None => (rest, None),
-        }
+        };
+        let (owner, repo) = path.split_once('/')?;
+        (owner.to_string(), repo.to_string(), reference)
     } else {
-        let rest = spec
-            .strip_prefix("https://github.com/")
-            .or_else(|| spec.strip_prefix("http://github.com/"))?
-            .trim_end_matches('/');
-        match rest.split_once("/tree/") {
-            Some((path, reference)) => (path, Some(reference.to_string())),
-            None => (rest, None),
+        let url = Url::parse(spec).ok()?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str() != Some("github.com") {
+            return None;
+        }
+        let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            [owner, repo] => (owner.to_string(), repo.to_string(), None),
+            [owner, repo, "tree", reference @ ..] if !reference.is_empty() => (
+                owner.to_string(),
+                repo.to_string(),
+                Some(reference.join("/")),
+            ),
+            _ => return None,
         }
     };
-    let (owner, repo) = path.split_once('/')?;
+    let (owner, repo) = (owner.as_str(), repo.as_str());
     let repo = repo.trim_end_matches(".git");
     let valid = |part: &str| {
         !part.is_empty()
@@ -52,6 +61,25 @@ pub fn parse(spec: &str) -> Option<RepoRef> {
         repo: repo.to_string(),
         reference: reference.filter(|r| !r.is_empty()),
     })
+}
+
+/// `API/repos/OWNER/REPO/tarball[/REF]`, each part percent-encoded as a path segment (a ref's
+/// `/` kept as a separator, as GitHub takes it).
+fn tarball_url(api: &str, repo: &RepoRef) -> Option<Url> {
+    let mut url = Url::parse(api).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    {
+        let mut segments = url.path_segments_mut().ok()?;
+        segments
+            .pop_if_empty()
+            .extend(["repos", &repo.owner, &repo.repo, "tarball"]);
+        if let Some(reference) = &repo.reference {
+            segments.extend(reference.split('/'));
+        }
+    }
+    Some(url)
 }
 
 impl Source for GithubSource {
@@ -81,33 +109,27 @@ impl Source for GithubSource {
             .map(str::to_string)
             .or_else(|| std::env::var("WAGON_GITHUB_API_URL").ok())
             .unwrap_or_else(|| DEFAULT_API.to_string());
-        let url = match &repo.reference {
-            Some(reference) => format!(
-                "{}/repos/{}/{}/tarball/{reference}",
-                api.trim_end_matches('/'),
-                repo.owner,
-                repo.repo
-            ),
-            None => format!(
-                "{}/repos/{}/{}/tarball",
-                api.trim_end_matches('/'),
-                repo.owner,
-                repo.repo
-            ),
-        };
+        let url = tarball_url(&api, &repo).ok_or_else(|| {
+            fail(format!(
+                "the GitHub API address `{}` is not an http(s) URL",
+                wagon_core::python::redact_url(&api)
+            ))
+        })?;
+        let url = url.as_str();
         let mut headers = vec![("Accept", "application/vnd.github+json".to_string())];
         if let Ok(token) = std::env::var("GITHUB_TOKEN") {
             headers.push(("Authorization", format!("Bearer {token}")));
         }
         let tarball = request.work_dir.join("repository.tar.gz");
-        wagon_source_url::download(&url, &headers, &tarball).map_err(|message| {
+        wagon_source_url::download(url, &headers, &tarball).map_err(|message| {
             if message.contains("HTTP 404") {
                 fail(format!(
-                    "GitHub has no repository {}/{} at {} ({url} answered 404); check the owner, \
+                    "GitHub has no repository {}/{} at {} ({} answered 404); check the owner, \
                      the repository and the ref, and set GITHUB_TOKEN for a private repository",
                     repo.owner,
                     repo.repo,
-                    repo.reference.as_deref().unwrap_or("its default branch")
+                    repo.reference.as_deref().unwrap_or("its default branch"),
+                    wagon_core::python::redact_url(url)
                 ))
             } else {
                 fail(message)
@@ -153,7 +175,32 @@ mod tests {
             parse("https://github.com/pallets/flask/tree/main"),
             expect("pallets", "flask", Some("main"))
         );
+        assert_eq!(
+            parse("https://github.com/pallets/flask/tree/feature/x?tab=1"),
+            expect("pallets", "flask", Some("feature/x"))
+        );
+        assert_eq!(parse("https://github.com.evil/pallets/flask"), None);
+        assert_eq!(parse("https://github.com/pallets/flask/blob/main"), None);
         assert_eq!(parse("gh:just-a-name"), None);
         assert_eq!(parse("flask"), None);
+    }
+
+    #[test]
+    fn tarball_urls_keep_the_api_path_and_encode_the_ref() {
+        let repo = |reference: Option<&str>| RepoRef {
+            owner: "o".into(),
+            repo: "r".into(),
+            reference: reference.map(Into::into),
+        };
+        let url = |api: &str, reference| tarball_url(api, &repo(reference)).map(String::from);
+        assert_eq!(
+            url("https://ghe.corp/api/v3/", Some("feature/x")).as_deref(),
+            Some("https://ghe.corp/api/v3/repos/o/r/tarball/feature/x")
+        );
+        assert_eq!(
+            url("http://127.0.0.1:9", Some("v1?#")).as_deref(),
+            Some("http://127.0.0.1:9/repos/o/r/tarball/v1%3F%23")
+        );
+        assert_eq!(url("ftp://x", None), None);
     }
 }

@@ -48,8 +48,7 @@ impl Source for PathSource {
                     path.display()
                 )));
             }
-            let absolute = std::fs::canonicalize(&path)
-                .map_err(|err| fail(format!("cannot resolve it: {err}")))?;
+            let absolute = fs_err::canonicalize(&path).map_err(|err| fail(err.to_string()))?;
             return Ok(Fetched::Project(absolute));
         }
         if path.is_file() {
@@ -69,9 +68,21 @@ fn is_project(path: &Path) -> bool {
     path.join("pyproject.toml").is_file() || path.join("setup.py").is_file()
 }
 
+/// `~` and `~/…` as a shell expands them, from `HOME`.
 fn expand_home(spec: &str) -> PathBuf {
-    match (spec.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(spec),
+    PathBuf::from(shellexpand::tilde_with_context(spec, || std::env::var("HOME").ok()).as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_is_expanded_as_a_shell_does() {
+        let home = PathBuf::from(std::env::var("HOME").unwrap_or_default());
+        assert_eq!(expand_home("~/proj"), home.join("proj"));
+        assert_eq!(expand_home("~"), home);
+        assert_eq!(expand_home("./~/x"), PathBuf::from("./~/x"));
+        assert_eq!(expand_home("~user/x"), PathBuf::from("~user/x"));
     }
 }

@@ -7,11 +7,13 @@
 //! bundled root list. [`download`] is public so that sources built on URLs (GitHub) share it.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use url::Url;
 use wagon_core::plugin::{FetchRequest, Fetched, Source, SourceError};
+use wagon_core::python::redact_url;
 
 /// Fetches sources by URL.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,13 +35,7 @@ impl Source for UrlSource {
 
     fn fetch(&self, request: &FetchRequest<'_>) -> Result<Fetched, SourceError> {
         let spec = request.spec;
-        let file_name = spec
-            .split(['?', '#'])
-            .next()
-            .and_then(|path| path.rsplit('/').next())
-            .filter(|name| !name.is_empty())
-            .unwrap_or("download");
-        let destination = request.work_dir.join(file_name);
+        let destination = request.work_dir.join(file_name(spec));
         download(spec, &[], &destination)
             .map_err(|message| SourceError::new(NAME, spec, message))?;
         wagon_core::archive::unpack_project(
@@ -52,17 +48,44 @@ impl Source for UrlSource {
     }
 }
 
+/// The file name a URL's path ends in, decoded (`pkg-1.0%2Blocal-….whl` is
+/// `pkg-1.0+local-….whl`); `download` when it has none that is a plain file name.
+fn file_name(spec: &str) -> String {
+    Url::parse(spec)
+        .ok()
+        .and_then(|url| {
+            let last = url.path_segments()?.next_back()?;
+            percent_encoding::percent_decode_str(last)
+                .decode_utf8()
+                .ok()
+                .map(std::borrow::Cow::into_owned)
+        })
+        .filter(|name| {
+            !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains(['/', '\\'])
+                && !name.chars().any(char::is_control)
+        })
+        .unwrap_or_else(|| "download".to_string())
+}
+
 /// Downloads `url` to `destination` (streaming), with extra request `headers`. The error is a
-/// sentence for the user.
+/// sentence for the user, with any credentials in the URL redacted.
 pub fn download(url: &str, headers: &[(&str, String)], destination: &Path) -> Result<(), String> {
-    if let Some(path) = url.strip_prefix("file://") {
-        let source = PathBuf::from(path);
-        return std::fs::copy(&source, destination)
+    let shown = redact_url(url);
+    let parsed = Url::parse(url).map_err(|err| format!("{shown} is not a valid URL: {err}"))?;
+    if parsed.scheme() == "file" {
+        let source = parsed
+            .to_file_path()
+            .map_err(|()| format!("{shown} names no local file"))?;
+        return fs_err::copy(&source, destination)
             .map(|_| ())
-            .map_err(|err| format!("cannot read {}: {err}", source.display()));
+            .map_err(|err| err.to_string());
     }
+    let url = &shown;
     let agent = agent();
-    let mut request = agent.get(url);
+    let mut request = agent.get(parsed.as_str());
     for (name, value) in headers {
         request = request.header(*name, value);
     }
@@ -78,8 +101,7 @@ pub fn download(url: &str, headers: &[(&str, String)], destination: &Path) -> Re
              or SSL_CERT_FILE"
         ),
     })?;
-    let mut file = std::fs::File::create(destination)
-        .map_err(|err| format!("cannot write {}: {err}", destination.display()))?;
+    let mut file = fs_err::File::create(destination).map_err(|err| err.to_string())?;
     let mut body = response.into_body().into_reader();
     std::io::copy(&mut body, &mut file)
         .map_err(|err| format!("the download of {url} broke off: {err}"))?;
@@ -114,4 +136,36 @@ fn system_roots() -> RootCerts {
         .map(|der| Certificate::from_der(der.as_ref()).to_owned())
         .collect();
     RootCerts::new_with_certs(&certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_the_decoded_last_segment() {
+        assert_eq!(
+            file_name("https://h/p/demo-1.0%2Blocal-py3-none-any.whl?x=1#sha256=a"),
+            "demo-1.0+local-py3-none-any.whl"
+        );
+        assert_eq!(file_name("https://h/a%20b.tar.gz"), "a b.tar.gz");
+        assert_eq!(file_name("https://h/"), "download");
+        // An encoded separator or parent would leave the work folder.
+        assert_eq!(file_name("https://h/x/..%2F..%2Fevil.tar.gz"), "download");
+        assert_eq!(file_name("https://h/x/%2E%2E"), "download");
+    }
+
+    #[test]
+    fn file_urls_are_decoded_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("a b+c.tar.gz");
+        std::fs::write(&source, b"archive").unwrap();
+        let url = Url::from_file_path(&source).unwrap();
+        assert!(url.as_str().contains("a%20b+c.tar.gz"), "{url}");
+        let destination = dir.path().join("copy");
+        download(url.as_str(), &[], &destination).unwrap();
+        assert_eq!(std::fs::read(&destination).unwrap(), b"archive");
+        let missing = download("file:///nonexistent/x.tar.gz", &[], &destination).unwrap_err();
+        assert!(missing.contains("/nonexistent/x.tar.gz"), "{missing}");
+    }
 }
