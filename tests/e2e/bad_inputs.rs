@@ -42,6 +42,7 @@ fn legacy_with(
     legacy_wagon(&out, LegacyFormat::TarGz, "demo-app", &json, wheels, &[])
 }
 
+#[allow(clippy::too_many_lines)] // one table of cases, a few lines each
 fn cases(dir: &Path) -> Vec<Case> {
     let wheels = demo_wheels(&dir.join("wheelhouse"));
     let mut cases = Vec::new();

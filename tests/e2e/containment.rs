@@ -31,7 +31,7 @@ impl Scene {
     }
 
     /// An archive of one wheel built from `wheel`, in its own folder.
-    fn archive(&self, label: &str, wheel: WheelBuilder) -> PathBuf {
+    fn archive(&self, label: &str, wheel: &WheelBuilder) -> PathBuf {
         let dir = self.scratch.path().join("archives").join(label);
         let built = wheel.build(&dir.join("wheels"));
         let name = built.file_name().unwrap().to_string_lossy().into_owned();
@@ -47,7 +47,7 @@ impl Scene {
 #[test]
 fn a_planted_journal_is_never_trusted() {
     let scene = Scene::new();
-    let archive = scene.archive("demo", WheelBuilder::new("demo", "1.0").module("demo", ""));
+    let archive = scene.archive("demo", &WheelBuilder::new("demo", "1.0").module("demo", ""));
     assert_success(&scene.install(&archive, &[]));
     let site = scene.venv.site_packages();
     let victim = scene.sentinel().join("victim.txt");
@@ -98,7 +98,7 @@ fn an_installed_record_cannot_steer_an_upgrade_outside() {
     let scene = Scene::new();
     let v1 = scene.archive(
         "v1",
-        WheelBuilder::new("victimdist", "1.0").module("victimdist", "V = 1\n"),
+        &WheelBuilder::new("victimdist", "1.0").module("victimdist", "V = 1\n"),
     );
     assert_success(&scene.install(&v1, &[]));
     let site = scene.venv.site_packages();
@@ -117,7 +117,7 @@ fn an_installed_record_cannot_steer_an_upgrade_outside() {
 
     let v2 = scene.archive(
         "v2",
-        WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
+        &WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
     );
     let out = scene.install(&v2, &[]);
     assert_success(&out);
@@ -144,7 +144,7 @@ fn pip_is_not_handed_an_installed_record_that_leaves_the_environment() {
     let scene = Scene::new();
     let v1 = scene.archive(
         "v1",
-        WheelBuilder::new("victimdist", "1.0").module("victimdist", "V = 1\n"),
+        &WheelBuilder::new("victimdist", "1.0").module("victimdist", "V = 1\n"),
     );
     assert_success(&scene.install(&v1, &[]));
     let record = scene
@@ -158,7 +158,7 @@ fn pip_is_not_handed_an_installed_record_that_leaves_the_environment() {
     let before = snapshot(&scene.sentinel());
     let v2 = scene.archive(
         "v2",
-        WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
+        &WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
     );
     let out = scene.install(&v2, &["--installer", "pip"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -173,13 +173,13 @@ fn a_file_never_replaces_another_projects_folder() {
     let scene = Scene::new();
     let alpha = scene.archive(
         "alpha",
-        WheelBuilder::new("alpha", "1.0").package("shared", "A = 1\n"),
+        &WheelBuilder::new("alpha", "1.0").package("shared", "A = 1\n"),
     );
     assert_success(&scene.install(&alpha, &[]));
     let env_before = snapshot(scene.venv.root());
     let clash = scene.archive(
         "beta",
-        WheelBuilder::new("beta", "1.0").file("shared", "not a folder\n"),
+        &WheelBuilder::new("beta", "1.0").file("shared", "not a folder\n"),
     );
     for installer in ["unpack", "pip"] {
         let out = scene.install(&clash, &["--installer", installer]);
@@ -205,7 +205,7 @@ fn nothing_is_installed_through_a_link_in_the_environment() {
     let before = snapshot(scene.scratch.path());
     let archive = scene.archive(
         "linked",
-        WheelBuilder::new("linked", "1.0").file("linked/evil.py", "EVIL = 1\n"),
+        &WheelBuilder::new("linked", "1.0").file("linked/evil.py", "EVIL = 1\n"),
     );
     let after_archive = snapshot(scene.scratch.path());
     for installer in ["unpack", "pip"] {

@@ -174,7 +174,23 @@ pub fn check(value: &Value) -> Vec<String> {
             )),
         }
     }
-    match object.get("build_server_os_properties") {
+    check_os_properties(object.get("build_server_os_properties"), &mut problems);
+    match object.get("wagon_format_version") {
+        None => {}
+        Some(Value::Number(n)) if n.is_u64() => {}
+        Some(other) => problems.push(format!(
+            "`wagon_format_version` must be a whole number, found {other}"
+        )),
+    }
+    if let Some(digests) = object.get("wheel_digests") {
+        check_digests(digests, &mut problems);
+    }
+    problems
+}
+
+/// `build_server_os_properties`: absent, null, or an object of strings and nulls.
+fn check_os_properties(value: Option<&Value>, problems: &mut Vec<String>) {
+    match value {
         None | Some(Value::Null) => {}
         Some(Value::Object(props)) => {
             for (key, value) in props {
@@ -191,36 +207,29 @@ pub fn check(value: &Value) -> Vec<String> {
             kind_of(other)
         )),
     }
-    match object.get("wagon_format_version") {
-        None => {}
-        Some(Value::Number(n)) if n.is_u64() => {}
-        Some(other) => problems.push(format!(
-            "`wagon_format_version` must be a whole number, found {other}"
-        )),
-    }
-    if let Some(digests) = object.get("wheel_digests") {
-        match digests.as_object() {
-            None => problems.push(format!(
-                "`wheel_digests` must be an object, found {}",
-                kind_of(digests)
-            )),
-            Some(map) => {
-                for (wheel, digest) in map {
-                    let sha_ok = digest
-                        .get("sha256")
-                        .and_then(Value::as_str)
-                        .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
-                    let size_ok = digest.get("size").is_some_and(Value::is_u64);
-                    if !sha_ok || !size_ok {
-                        problems.push(format!(
-                            "`wheel_digests.{wheel}` must be {{\"sha256\": <64 hex digits>, \"size\": <bytes>}}"
-                        ));
-                    }
-                }
-            }
+}
+
+/// `wheel_digests`: an object of `{"sha256": <64 hex digits>, "size": <bytes>}` by wheel.
+fn check_digests(digests: &Value, problems: &mut Vec<String>) {
+    let Some(map) = digests.as_object() else {
+        problems.push(format!(
+            "`wheel_digests` must be an object, found {}",
+            kind_of(digests)
+        ));
+        return;
+    };
+    for (wheel, digest) in map {
+        let sha_ok = digest
+            .get("sha256")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+        let size_ok = digest.get("size").is_some_and(Value::is_u64);
+        if !sha_ok || !size_ok {
+            problems.push(format!(
+                "`wheel_digests.{wheel}` must be {{\"sha256\": <64 hex digits>, \"size\": <bytes>}}"
+            ));
         }
     }
-    problems
 }
 
 fn check_string_list(key: &str, value: &Value, problems: &mut Vec<String>) {

@@ -34,7 +34,7 @@ impl Builder for PipWheel {
                         .file_name()
                         .ok_or_else(|| failure(format!("{} is not a file", wheel.display())))?;
                     let target = request.work_dir.join(name);
-                    fs_err::copy(wheel, &target).map_err(io_failure)?;
+                    fs_err::copy(wheel, &target).map_err(|e| io_failure(&e))?;
                     copied.push(target);
                 }
                 copied.first().cloned().map(|wheel| (wheel, String::new()))
@@ -82,7 +82,7 @@ impl Builder for PipWheel {
 /// `pip wheel --no-deps` of one source into a fresh folder; returns the one wheel it made.
 fn build_alone(request: &BuildRequest<'_>, source: &str) -> Result<PathBuf, BuildError> {
     let alone = request.work_dir.join("package");
-    fs_err::create_dir_all(&alone).map_err(io_failure)?;
+    fs_err::create_dir_all(&alone).map_err(|e| io_failure(&e))?;
     let mut command = pip(request, "wheel");
     command
         .args(["--no-deps", "--wheel-dir"])
@@ -90,7 +90,7 @@ fn build_alone(request: &BuildRequest<'_>, source: &str) -> Result<PathBuf, Buil
         .arg(source);
     run(&mut command)?;
     let wheels: Vec<PathBuf> = fs_err::read_dir(&alone)
-        .map_err(io_failure)?
+        .map_err(|e| io_failure(&e))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "whl"))
@@ -98,7 +98,7 @@ fn build_alone(request: &BuildRequest<'_>, source: &str) -> Result<PathBuf, Buil
     match wheels.as_slice() {
         [one] => {
             let target = request.work_dir.join(one.file_name().unwrap_or_default());
-            fs_err::rename(one, &target).map_err(io_failure)?;
+            fs_err::rename(one, &target).map_err(|e| io_failure(&e))?;
             Ok(target)
         }
         [] => Err(failure(format!("pip built no wheel for `{source}`"))),
@@ -180,6 +180,6 @@ fn failure(message: String) -> BuildError {
 }
 
 /// An I/O failure; `fs_err` has already named the paths.
-fn io_failure(err: std::io::Error) -> BuildError {
+fn io_failure(err: &std::io::Error) -> BuildError {
     failure(err.to_string())
 }

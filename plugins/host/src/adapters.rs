@@ -13,10 +13,10 @@ use wagon_plugin_sdk::{CompressorInfo, methods};
 
 use crate::ExternalPlugin;
 
-pub fn register(plugin: Arc<ExternalPlugin>, registry: &mut Registry) {
+pub fn register(plugin: &Arc<ExternalPlugin>, registry: &mut Registry) {
     for scheme in &plugin.capabilities.sources {
         registry.register_source(Arc::new(ExternalSource {
-            plugin: Arc::clone(&plugin),
+            plugin: Arc::clone(plugin),
             scheme: scheme.clone(),
             name: format!("{}:{scheme}", plugin.config.name),
         }));
@@ -25,7 +25,7 @@ pub fn register(plugin: Arc<ExternalPlugin>, registry: &mut Registry) {
         match hex::decode(&info.magic) {
             Ok(magic) if !magic.is_empty() => {
                 registry.register_compressor(Arc::new(ExternalCompressor {
-                    plugin: Arc::clone(&plugin),
+                    plugin: Arc::clone(plugin),
                     info: info.clone(),
                     magic,
                 }));
@@ -39,7 +39,7 @@ pub fn register(plugin: Arc<ExternalPlugin>, registry: &mut Registry) {
     }
     for name in &plugin.capabilities.installers {
         registry.register_installer(Arc::new(ExternalInstaller {
-            plugin: Arc::clone(&plugin),
+            plugin: Arc::clone(plugin),
             name: name.clone(),
         }));
     }

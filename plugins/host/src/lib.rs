@@ -181,7 +181,7 @@ impl ExternalPlugin {
 
     /// Registers every capability the plugin declared.
     pub fn register(self: Arc<Self>, registry: &mut Registry) {
-        adapters::register(self, registry);
+        adapters::register(&self, registry);
     }
 }
 

@@ -109,6 +109,9 @@ pub fn answer<P: Plugin + ?Sized>(plugin: &P, message: HostMessage) -> PluginMes
 
 /// Runs `plugin` as an executable plugin: one JSON message per line on stdin, one answer per
 /// line on stdout, until stdin closes. Logs belong on stderr, which Wagon passes through.
+// Taken by value: `serve` owns the plugin for the rest of the process, and `serve(MyPlugin)` is
+// the call a plugin author should write.
+#[allow(clippy::needless_pass_by_value)]
 pub fn serve<P: Plugin>(plugin: P) -> ExitCode {
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();

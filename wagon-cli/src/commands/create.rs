@@ -105,7 +105,63 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    // Flags (and their WAGON_* variables, which clap reads) win; wagon.toml fills the rest.
+    let (validate, json) = (args.validate, args.json);
+    let request = request(context, args)?;
+    let stage = Stage::start("creating", context.quiet);
+    let created = create(&context.registry, &request, &|message: &str| {
+        stage.set(message)
+    })?;
+    drop(stage);
+    let problems = if validate {
+        let stage = Stage::start(
+            format!("validating {}", created.path.display()),
+            context.quiet,
+        );
+        let problems =
+            super::validate::check(context, &created.path, Some((&request.python, "unpack")))?
+                .problems;
+        drop(stage);
+        problems
+    } else {
+        Vec::new()
+    };
+    let manifest = &created.manifest;
+    if json {
+        let report = serde_json::json!({
+            "archive": created.path,
+            "package": manifest.package_name,
+            "version": manifest.package_version,
+            "wheels": manifest.wheels,
+            "supported_platform": manifest.supported_platform,
+            "validated": validate && problems.is_empty(),
+            "problems": problems,
+        });
+        println!("{report}");
+    } else {
+        println!("{}", created.path.display());
+        if !context.quiet {
+            eprintln!(
+                "created {} {} with {} wheels ({})",
+                manifest.package_name,
+                manifest.package_version,
+                manifest.wheels.len(),
+                manifest.supported_platform
+            );
+        }
+    }
+    if !problems.is_empty() {
+        eprintln!("{}: validation failed:", created.path.display());
+        for problem in &problems {
+            eprintln!("  - {}", problem.replace('\n', "\n    "));
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The create request: flags (and their `WAGON_*` variables, which clap reads) win; wagon.toml
+/// fills the rest.
+fn request(context: &Context, args: Args) -> anyhow::Result<CreateRequest> {
     let file = &context.config;
     let defaults = &file.config.create;
     let format = args
@@ -136,8 +192,8 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .source
         .clone()
         .or_else(|| defaults.source.as_deref().map(|s| file.resolve_source(s)));
-    let request = CreateRequest {
-        source: source.clone(),
+    Ok(CreateRequest {
+        source,
         requirement_files: if args.requirements.is_empty() {
             from_file(&defaults.requirements)
         } else {
@@ -160,7 +216,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         force: args.force,
         keep_wheels: args.keep_wheels,
         format,
-        python: python.clone(),
+        python,
         builder: "pip".to_string(),
         indexes: IndexOptions {
             index_url: args.index_url.or(file_index),
@@ -175,56 +231,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
         supported_platform: args.supported_platform,
         source_settings: plugin_settings(context, settings),
         limits: context.limits,
-    };
-    let stage = Stage::start("creating", context.quiet);
-    let created = create(&context.registry, &request, &|message: &str| {
-        stage.set(message)
-    })?;
-    drop(stage);
-    let problems = if args.validate {
-        let stage = Stage::start(
-            format!("validating {}", created.path.display()),
-            context.quiet,
-        );
-        let problems =
-            super::validate::check(context, &created.path, Some((&python, "unpack")))?.problems;
-        drop(stage);
-        problems
-    } else {
-        Vec::new()
-    };
-    let manifest = &created.manifest;
-    if args.json {
-        let report = serde_json::json!({
-            "archive": created.path,
-            "package": manifest.package_name,
-            "version": manifest.package_version,
-            "wheels": manifest.wheels,
-            "supported_platform": manifest.supported_platform,
-            "validated": args.validate && problems.is_empty(),
-            "problems": problems,
-        });
-        println!("{report}");
-    } else {
-        println!("{}", created.path.display());
-        if !context.quiet {
-            eprintln!(
-                "created {} {} with {} wheels ({})",
-                manifest.package_name,
-                manifest.package_version,
-                manifest.wheels.len(),
-                manifest.supported_platform
-            );
-        }
-    }
-    if !problems.is_empty() {
-        eprintln!("{}: validation failed:", created.path.display());
-        for problem in &problems {
-            eprintln!("  - {}", problem.replace('\n', "\n    "));
-        }
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Source settings: the `[plugins.NAME] settings` of wagon.toml, plus flags' (e.g. GitHub's API).
