@@ -8,7 +8,6 @@ mod config;
 mod external;
 mod interpreter_args;
 mod registry;
-mod size;
 mod ui;
 
 use std::ffi::OsString;
@@ -234,9 +233,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let limits = cli.limits.to_limits();
     tracing::debug!(
         "reading archives up to {} unpacked in {} entries, package.json up to {}",
-        size::Size(limits.max_unpacked_bytes),
+        wagon_core::size::Size(limits.max_unpacked_bytes),
         limits.max_entries,
-        size::Size(limits.max_metadata_bytes)
+        wagon_core::size::Size(limits.max_metadata_bytes)
     );
     let context = commands::Context {
         registry: registry::build(&config)?,

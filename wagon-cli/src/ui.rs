@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use wagon_core::archive::Limits;
 use wagon_core::scratch::Cleaned;
 
-use crate::size::Size;
+use wagon_core::size::Size;
 
 /// The heading global options are listed under in every command's help.
 pub const GLOBAL: &str = "Global options";

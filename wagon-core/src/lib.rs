@@ -23,6 +23,7 @@ pub mod pylock;
 pub mod python;
 pub mod record;
 pub mod scratch;
+pub mod size;
 #[cfg(test)]
 mod testing;
 pub mod wheel;

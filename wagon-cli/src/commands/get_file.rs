@@ -9,7 +9,7 @@ use wagon_core::archive::{FILES_DIR, Flow, safety::safe_relative_path};
 use wagon_core::partial::PartialFile;
 
 use super::Context;
-use crate::size::Size;
+use wagon_core::size::Size;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -11,6 +11,7 @@ use super::safety::{EntryKind, EntryPath, Limits, safe_relative_path};
 use super::{ArchiveError, Container};
 use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::plugin::{Compressor, Registry};
+use crate::size::Size;
 
 /// Whether a walk goes on after an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,7 +287,8 @@ impl Archive {
                 super::zip_check::ZipProblem::TooLarge { max } => ArchiveError::TooLarge {
                     archive: self.path.clone(),
                     what: format!(
-                        "its entries unpack to more than {max} bytes (--max-unpacked-bytes)"
+                        "its entries unpack to more than {} (--max-unpacked-bytes)",
+                        Size(max)
                     ),
                 },
                 refused => ArchiveError::UnsafeEntry {
@@ -489,8 +491,9 @@ fn read_bounded(
         return Err(ArchiveError::TooLarge {
             archive: archive.to_path_buf(),
             what: format!(
-                "{entry} is larger than the {max}-byte limit for metadata files \
-                 (--max-metadata-bytes)"
+                "{entry} is larger than the {} limit for metadata files \
+                 (--max-metadata-bytes)",
+                Size(max)
             ),
         });
     }
@@ -606,8 +609,8 @@ impl<'a> WalkState<'a> {
             return Err(ArchiveError::TooLarge {
                 archive: self.archive.to_path_buf(),
                 what: format!(
-                    "its entries unpack to more than {} bytes (--max-unpacked-bytes)",
-                    self.limits.max_unpacked_bytes
+                    "its entries unpack to more than {} (--max-unpacked-bytes)",
+                    Size(self.limits.max_unpacked_bytes)
                 ),
             });
         }

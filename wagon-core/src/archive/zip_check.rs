@@ -40,7 +40,7 @@ pub enum ZipProblem {
          compression gives (a decompression bomb)"
     )]
     ArchiveRatio { total: u64, file_size: u64 },
-    #[error("its entries unpack to more than {max} bytes")]
+    #[error("its entries unpack to more than {}", crate::size::Size(*.max))]
     TooLarge { max: u64 },
     #[error("its central directory cannot be read: {0}")]
     Directory(String),

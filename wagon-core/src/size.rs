@@ -1,4 +1,5 @@
-//! Byte sizes as people write and read them: `16GiB`, `500M`, `1234` in, `16 GiB` out.
+//! Byte sizes as people write and read them: `16GiB`, `500M`, `1234` in, `16 GiB` out — for
+//! the limit flags and for every message that names a size.
 //!
 //! Units follow GNU coreutils: a bare `K`, `M`, `G`… or `KiB`, `MiB`, `GiB`… count in powers of
 //! 1024, `KB`, `MB`, `GB`… in powers of 1000. A size too large for 64 bits saturates to the
