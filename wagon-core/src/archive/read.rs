@@ -925,8 +925,8 @@ mod tests {
             assert_eq!(
                 what,
                 format!(
-                    "its entries unpack to more than {} bytes (--max-unpacked-bytes)",
-                    total - 1
+                    "its entries unpack to more than {} (--max-unpacked-bytes)",
+                    Size(total - 1)
                 ),
                 "{name}"
             );
@@ -967,9 +967,9 @@ mod tests {
             assert_eq!(
                 what,
                 format!(
-                    "demo/package.json is larger than the {}-byte limit for metadata files \
+                    "demo/package.json is larger than the {} limit for metadata files \
                      (--max-metadata-bytes)",
-                    size - 1
+                    Size(size - 1)
                 )
             );
             let archive = written(dir.path(), &format, limits());
