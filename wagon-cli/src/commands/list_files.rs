@@ -1,21 +1,13 @@
 //! `wagon list-files ARCHIVE`: the extra files packed under `files/`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use wagon_core::archive::{FILES_DIR, Flow};
 
 use super::Context;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The wagon archive.
-    archive: PathBuf,
-
-    /// Print a JSON list.
-    #[arg(long)]
-    json: bool,
-}
+/// An archive to read, and whether to answer in JSON.
+pub type Args = super::ReadArgs;
 
 pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let archive = context.open(&args.archive)?;

@@ -9,10 +9,21 @@ pub mod lock;
 pub mod show;
 pub mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use wagon_core::archive::{Archive, Limits};
 use wagon_core::plugin::Registry;
+
+/// The arguments of a command that only reads an archive (`show`, `list-files`).
+#[derive(Debug, clap::Args)]
+pub struct ReadArgs {
+    /// The wagon archive (.wgn, .tar.gz, .tar.zst, .zip).
+    pub archive: PathBuf,
+
+    /// Print JSON on one line, for machines.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// What every subcommand gets from the command line's global part.
 pub struct Context {

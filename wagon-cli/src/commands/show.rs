@@ -1,6 +1,5 @@
 //! `wagon show ARCHIVE`: print package.json.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -8,15 +7,8 @@ use wagon_core::manifest::pretty_json;
 
 use super::Context;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The wagon archive (.wgn, .tar.gz, .tar.zst, .zip).
-    archive: PathBuf,
-
-    /// Print compact JSON on one line.
-    #[arg(long)]
-    json: bool,
-}
+/// An archive to read, and whether to answer in JSON.
+pub type Args = super::ReadArgs;
 
 pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let archive = context.open(&args.archive)?;

@@ -256,14 +256,7 @@ impl Archive {
             };
             let raw_name = entry.path_bytes().into_owned();
             let size = entry.size();
-            let Some(path) = state.admit(&raw_name, kind, size)? else {
-                continue;
-            };
-            let top = state.top_name().to_string();
-            let mut bounded = state.bounded(&mut entry, &path);
-            let flow = visit(&top, &path, &mut bounded)?;
-            bounded.drain().map_err(|source| self.corrupt(&source))?;
-            if flow == Flow::Stop {
+            if self.step(state, &raw_name, kind, size, &mut entry, visit)? == Flow::Stop {
                 return Ok(());
             }
         }
@@ -271,6 +264,31 @@ impl Archive {
         // its checksum is damaged even when every entry arrived.
         io::copy(&mut tar.into_inner(), &mut io::sink()).map_err(corrupt)?;
         Ok(())
+    }
+
+    /// One entry of a walk, whatever the format: admitted by the walk's rules (or skipped),
+    /// visited through a reader bounded by its declared size, then read to its end — which makes
+    /// the format check it (the zip crate checks the CRC there).
+    fn step<F>(
+        &self,
+        state: &mut WalkState<'_>,
+        raw_name: &[u8],
+        kind: EntryKind,
+        size: u64,
+        entry: &mut dyn Read,
+        visit: &mut F,
+    ) -> Result<Flow, ArchiveError>
+    where
+        F: FnMut(&str, &EntryPath, &mut dyn Read) -> Result<Flow, ArchiveError>,
+    {
+        let Some(path) = state.admit(raw_name, kind, size)? else {
+            return Ok(Flow::Continue);
+        };
+        let top = state.top_name().to_string();
+        let mut bounded = state.bounded(entry, &path);
+        let flow = visit(&top, &path, &mut bounded)?;
+        bounded.drain().map_err(|source| self.corrupt(&source))?;
+        Ok(flow)
     }
 
     fn walk_zip<F>(&self, state: &mut WalkState<'_>, visit: &mut F) -> Result<(), ArchiveError>
@@ -311,15 +329,7 @@ impl Archive {
             };
             let raw_name = entry.name_raw().to_vec();
             let size = entry.size();
-            let Some(path) = state.admit(&raw_name, kind, size)? else {
-                continue;
-            };
-            let top = state.top_name().to_string();
-            let mut bounded = state.bounded(&mut entry, &path);
-            let flow = visit(&top, &path, &mut bounded)?;
-            // Reading to the end makes the zip crate check the entry's CRC.
-            bounded.drain().map_err(|source| self.corrupt(&source))?;
-            if flow == Flow::Stop {
+            if self.step(state, &raw_name, kind, size, &mut entry, visit)? == Flow::Stop {
                 return Ok(());
             }
         }
