@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::UnpackError;
 use crate::installed::{self, Installed};
 use crate::layout::Layout;
-use crate::unpack::StagedWheel;
+use crate::unpack::{StagedFile, StagedWheel};
 
 /// Everything the commit will do, decided before it starts and journaled first, so that an
 /// install killed at any point can be undone by the next one ([`crate::recovery`]).
@@ -96,133 +96,213 @@ impl CommitPlan {
         staging: &Path,
     ) -> Result<Self, UnpackError> {
         let roots = layout.roots.roots();
-        let trash = staging.join("trash");
-        let mut plan = Self {
-            staging: staging.to_path_buf(),
-            ..Self::default()
+        let mut planner = Planner {
+            plan: Self {
+                staging: staging.to_path_buf(),
+                ..Self::default()
+            },
+            roots,
+            trash: staging.join("trash"),
+            aside: BTreeSet::new(),
+            replaced: HashSet::new(),
+            owners: folder_owners(staged, roots),
+            dirs: Folders::default(),
+            moved: HashSet::new(),
         };
-        let mut aside: BTreeSet<PathBuf> = Default::default();
-        let mut set_aside = |plan: &mut Self, file: PathBuf| {
-            if aside.insert(file.clone()) {
-                let kept = trash.join(plan.set_aside.len().to_string());
-                plan.set_aside.push((file, kept));
+        planner.set_aside_old_versions(layout, staged, installed)?;
+        planner.create_missing_roots(staged);
+        for (index, wheel) in staged.iter().enumerate() {
+            for file in &wheel.files {
+                planner.place_file(index, wheel, file)?;
             }
-        };
+        }
+        Ok(planner.plan)
+    }
+}
+
+/// The wheel (by index in `staged`) filling each folder below a root, or `None` when several
+/// share it.
+fn folder_owners<'a>(
+    staged: &'a [StagedWheel],
+    roots: &'a [PathBuf],
+) -> HashMap<&'a Path, Option<usize>> {
+    let mut owners: HashMap<&Path, Option<usize>> = HashMap::new();
+    for (index, wheel) in staged.iter().enumerate() {
+        for file in &wheel.files {
+            for dir in folders_below(&file.dest, &roots[file.root]) {
+                owners
+                    .entry(dir)
+                    .and_modify(|owner| {
+                        if *owner != Some(index) {
+                            *owner = None;
+                        }
+                    })
+                    .or_insert(Some(index));
+            }
+        }
+    }
+    owners
+}
+
+/// A commit plan being decided, and what deciding it remembers along the way.
+struct Planner<'a> {
+    plan: CommitPlan,
+    roots: &'a [PathBuf],
+    trash: PathBuf,
+    /// Everything set aside so far, so that nothing is set aside twice.
+    aside: BTreeSet<PathBuf>,
+    /// The files of the versions being replaced.
+    replaced: HashSet<PathBuf>,
+    owners: HashMap<&'a Path, Option<usize>>,
+    dirs: Folders,
+    /// The folders planned to move into place whole.
+    moved: HashSet<&'a Path>,
+}
+
+impl<'a> Planner<'a> {
+    /// Plans `file` to go into the trash, once, under the next free number.
+    fn set_aside(&mut self, file: PathBuf) {
+        if self.aside.insert(file.clone()) {
+            let kept = self.trash.join(self.plan.set_aside.len().to_string());
+            self.plan.set_aside.push((file, kept));
+        }
+    }
+
+    /// Sets aside every file of the installed versions the staged wheels replace, and
+    /// remembers them as replaceable.
+    fn set_aside_old_versions(
+        &mut self,
+        layout: &Layout,
+        staged: &[StagedWheel],
+        installed: &BTreeMap<String, Installed>,
+    ) -> Result<(), UnpackError> {
         for wheel in staged {
             if let Some(old) = installed.get(wheel.name.as_str()) {
                 tracing::info!("replacing {} {}", wheel.name, old.version);
                 for file in installed::files(layout, old)? {
-                    set_aside(&mut plan, file);
+                    self.set_aside(file);
                 }
             }
         }
-        let replaced: HashSet<PathBuf> = plan.set_aside.iter().map(|(f, _)| f.clone()).collect();
+        self.replaced = self.plan.set_aside.iter().map(|(f, _)| f.clone()).collect();
+        Ok(())
+    }
 
-        // The wheel filling each folder below a root, or `None` when several share it.
-        let mut owners: HashMap<&Path, Option<usize>> = HashMap::new();
-        for (index, wheel) in staged.iter().enumerate() {
-            for file in &wheel.files {
-                for dir in folders_below(&file.dest, &roots[file.root]) {
-                    owners
-                        .entry(dir)
-                        .and_modify(|owner| {
-                            if *owner != Some(index) {
-                                *owner = None;
-                            }
-                        })
-                        .or_insert(Some(index));
-                }
-            }
-        }
-
-        let mut dirs = Folders::default();
+    /// Plans every root a staged file goes into, and its missing parents, to be created.
+    fn create_missing_roots(&mut self, staged: &[StagedWheel]) {
         let used_roots: BTreeSet<usize> = staged
             .iter()
             .flat_map(|w| &w.files)
             .map(|f| f.root)
             .collect();
         for root in used_roots {
-            dirs.create_missing(&mut plan, &roots[root]);
+            self.dirs.create_missing(&mut self.plan, &self.roots[root]);
         }
-        let conflict = |wheel: &StagedWheel, message: String| {
-            UnpackError::wheel(&format!("{} {}", wheel.name, wheel.version), message)
-        };
-        let mut moved: HashSet<&Path> = HashSet::new();
-        for (index, wheel) in staged.iter().enumerate() {
-            'files: for file in &wheel.files {
-                let below: Vec<&Path> = folders_below(&file.dest, &roots[file.root]).collect();
-                // Top-down: the first folder that is new and this wheel's alone moves whole.
-                for (depth, dir) in below.iter().rev().enumerate() {
-                    if moved.contains(dir) {
-                        continue 'files;
-                    }
-                    match dirs.found(dir) {
-                        Found::Folder => continue,
-                        Found::Link => {
-                            return Err(conflict(
-                                wheel,
-                                format!(
-                                    "{} lies below {}, a symbolic link: Wagon does not install \
-                                     through links in an environment",
-                                    file.dest.display(),
-                                    dir.display()
-                                ),
-                            ));
-                        }
-                        Found::File if !replaced.contains(*dir) => {
-                            return Err(conflict(
-                                wheel,
-                                format!(
-                                    "{} needs a folder at {}, where a file of another project \
-                                     stands",
-                                    file.dest.display(),
-                                    dir.display()
-                                ),
-                            ));
-                        }
-                        Found::File | Found::Nothing => {}
-                    }
-                    if owners.get(dir) == Some(&Some(index)) {
-                        // `staged` mirrors `dest` below the root: the folder's staged twin is
-                        // as many levels above the staged file as `dir` is above `dest`.
-                        let levels = below.len() - depth;
-                        let Some(twin) = file.staged.ancestors().nth(levels) else {
-                            break;
-                        };
-                        plan.place.push((twin.to_path_buf(), dir.to_path_buf()));
-                        moved.insert(dir);
-                        continue 'files;
-                    }
-                    dirs.create(&mut plan, dir);
-                }
-                if owners.contains_key(file.dest.as_path()) {
+    }
+
+    /// Plans `file` of the `index`th wheel into place: inside a folder that moves whole, or on
+    /// its own, after whatever file stands at its destination is set aside.
+    fn place_file(
+        &mut self,
+        index: usize,
+        wheel: &StagedWheel,
+        file: &'a StagedFile,
+    ) -> Result<(), UnpackError> {
+        if self.place_folders(index, wheel, file)? {
+            return Ok(());
+        }
+        if self.owners.contains_key(file.dest.as_path()) {
+            return Err(conflict(
+                wheel,
+                format!(
+                    "{} is a folder of another wheel of this install; a file cannot \
+                     replace it",
+                    file.dest.display()
+                ),
+            ));
+        }
+        match found(&file.dest) {
+            Found::Nothing => {}
+            Found::Folder => {
+                return Err(conflict(
+                    wheel,
+                    format!(
+                        "{} is a folder in the environment; a file cannot replace it",
+                        file.dest.display()
+                    ),
+                ));
+            }
+            Found::File | Found::Link => self.set_aside(file.dest.clone()),
+        }
+        self.plan
+            .place
+            .push((file.staged.clone(), file.dest.clone()));
+        Ok(())
+    }
+
+    /// Checks the folders between `file`'s root and `file` top-down, planning each one
+    /// missing to be created, until the first that is new and this wheel's alone: that one is
+    /// planned to move whole. Returns whether `file` is placed already, inside a folder that
+    /// moves whole.
+    fn place_folders(
+        &mut self,
+        index: usize,
+        wheel: &StagedWheel,
+        file: &'a StagedFile,
+    ) -> Result<bool, UnpackError> {
+        let below: Vec<&Path> = folders_below(&file.dest, &self.roots[file.root]).collect();
+        for (depth, dir) in below.iter().rev().enumerate() {
+            if self.moved.contains(dir) {
+                return Ok(true);
+            }
+            match self.dirs.found(dir) {
+                Found::Folder => continue,
+                Found::Link => {
                     return Err(conflict(
                         wheel,
                         format!(
-                            "{} is a folder of another wheel of this install; a file cannot \
-                             replace it",
-                            file.dest.display()
+                            "{} lies below {}, a symbolic link: Wagon does not install \
+                             through links in an environment",
+                            file.dest.display(),
+                            dir.display()
                         ),
                     ));
                 }
-                match found(&file.dest) {
-                    Found::Nothing => {}
-                    Found::Folder => {
-                        return Err(conflict(
-                            wheel,
-                            format!(
-                                "{} is a folder in the environment; a file cannot replace it",
-                                file.dest.display()
-                            ),
-                        ));
-                    }
-                    Found::File | Found::Link => set_aside(&mut plan, file.dest.clone()),
+                Found::File if !self.replaced.contains(*dir) => {
+                    return Err(conflict(
+                        wheel,
+                        format!(
+                            "{} needs a folder at {}, where a file of another project \
+                             stands",
+                            file.dest.display(),
+                            dir.display()
+                        ),
+                    ));
                 }
-                plan.place.push((file.staged.clone(), file.dest.clone()));
+                Found::File | Found::Nothing => {}
             }
+            if self.owners.get(dir) == Some(&Some(index)) {
+                // `staged` mirrors `dest` below the root: the folder's staged twin is
+                // as many levels above the staged file as `dir` is above `dest`.
+                let levels = below.len() - depth;
+                let Some(twin) = file.staged.ancestors().nth(levels) else {
+                    return Ok(false);
+                };
+                self.plan
+                    .place
+                    .push((twin.to_path_buf(), dir.to_path_buf()));
+                self.moved.insert(dir);
+                return Ok(true);
+            }
+            self.dirs.create(&mut self.plan, dir);
         }
-        Ok(plan)
+        Ok(false)
     }
+}
+
+/// An error naming the staged wheel that cannot be placed.
+fn conflict(wheel: &StagedWheel, message: String) -> UnpackError {
+    UnpackError::wheel(&format!("{} {}", wheel.name, wheel.version), message)
 }
 
 #[cfg(test)]
