@@ -4,6 +4,8 @@
 //! declared capabilities become ordinary [`wagon_core::plugin`] sources, compressors and
 //! installers in the registry — used exactly like the built-ins.
 
+#![warn(missing_docs)]
+
 mod adapters;
 mod transport;
 
@@ -17,72 +19,116 @@ use wagon_plugin_sdk::{Capabilities, HostMessage, PROTOCOL_VERSION, PluginMessag
 
 pub use transport::Transport;
 
-/// How a plugin is delivered.
+/// How a plugin is delivered: wagon.toml's `kind` (absent means `executable`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PluginKind {
+    /// `kind = "executable"`: a program Wagon starts for each exchange, speaking JSON lines on
+    /// stdin/stdout (the SDK's `serve`).
     Executable,
+    /// `kind = "library"`: a dynamic library (`.so`, `.dylib`, `.dll`) loaded once into Wagon,
+    /// exporting the SDK's `export_plugin!` symbols; needs this crate's `dynamic` feature.
     Library,
 }
 
 /// One `[plugins.NAME]` entry of wagon.toml.
 #[derive(Debug, Clone)]
 pub struct PluginConfig {
+    /// The `NAME` of `[plugins.NAME]`, used in every message about the plugin.
     pub name: String,
+    /// Where the executable or library is, already resolved against wagon.toml's folder.
     pub path: PathBuf,
+    /// Whether `path` is an executable or a library.
     pub kind: PluginKind,
-    /// The plugin's own settings, passed with every request.
+    /// The plugin's own `settings` table, passed with every request as `settings` (JSON); Wagon
+    /// does not read it.
     pub settings: Value,
     /// The folder of the wagon.toml that configured it, passed as `config_dir` so the plugin can
     /// resolve relative paths in its settings as the user wrote them.
     pub config_dir: PathBuf,
-    /// How long one exchange with an executable plugin may take.
+    /// How long one exchange with an executable plugin may take (wagon.toml's `timeout`, in
+    /// seconds; 600 when absent) before it and everything it started are killed.
     pub timeout: Duration,
 }
 
 /// Why a plugin could not be used. Messages name the plugin and say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
+    /// The executable could not be started (missing, not executable, wrong architecture).
     #[error("plugin `{plugin}`: cannot start {path}: {source}")]
     Spawn {
+        /// The plugin's name.
         plugin: String,
+        /// The executable Wagon tried to start.
         path: PathBuf,
+        /// The operating system's reason.
         #[source]
         source: std::io::Error,
     },
+    /// The executable did not answer within its `timeout`; it and its children were killed.
     #[error("plugin `{plugin}` did not answer within {seconds} s and was stopped")]
-    Timeout { plugin: String, seconds: u64 },
+    Timeout {
+        /// The plugin's name.
+        plugin: String,
+        /// The timeout it exceeded, in seconds.
+        seconds: u64,
+    },
     #[error(
         "plugin `{plugin}` speaks protocol {theirs}, but this Wagon speaks {ours}: rebuild the plugin \
          against wagon-plugin-sdk for protocol {ours}, or use a Wagon that speaks {theirs}"
     )]
+    /// The plugin and this Wagon share no protocol version.
     ProtocolMismatch {
+        /// The plugin's name.
         plugin: String,
+        /// The version the plugin speaks, or its own words on the mismatch (an error it answered
+        /// the hello with).
         theirs: String,
+        /// The version this Wagon speaks.
         ours: u32,
     },
+    /// The plugin answered something that is not a valid message, the wrong message, or nothing.
     #[error("plugin `{plugin}` broke the protocol: {detail}")]
-    Protocol { plugin: String, detail: String },
+    Protocol {
+        /// The plugin's name.
+        plugin: String,
+        /// What was wrong with its answer.
+        detail: String,
+    },
+    /// The plugin answered a request with an error.
     #[error("plugin `{plugin}` failed: {message} ({code})")]
     Plugin {
+        /// The plugin's name.
         plugin: String,
+        /// The error's machine-readable code, as the plugin sent it.
         code: String,
+        /// The error's message for the user, as the plugin sent it.
         message: String,
     },
+    /// The dynamic library could not be loaded, or lacks the SDK's exported symbols.
     #[error("plugin `{plugin}`: cannot load library {path}: {detail}")]
     Library {
+        /// The plugin's name.
         plugin: String,
+        /// The library Wagon tried to load.
         path: PathBuf,
+        /// The loader's reason.
         detail: String,
     },
     #[error(
         "plugin `{plugin}` is a library, but this Wagon was built without dynamic plugin support (feature `dynamic`)"
     )]
-    NoDynamicSupport { plugin: String },
+    /// The plugin is a library, but this build cannot load libraries.
+    NoDynamicSupport {
+        /// The plugin's name.
+        plugin: String,
+    },
 }
 
 /// A plugin after its handshake.
 pub struct ExternalPlugin {
+    /// How it was configured.
     pub config: PluginConfig,
+    /// What it declared in its hello.
     pub capabilities: Capabilities,
     transport: Transport,
 }

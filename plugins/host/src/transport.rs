@@ -11,12 +11,16 @@ use crate::{HostError, PluginConfig, PluginKind};
 
 /// How messages reach one plugin.
 pub enum Transport {
+    /// A process started afresh for each exchange; it holds nothing between exchanges.
     Executable,
+    /// A library loaded once and called in-process.
     #[cfg(feature = "dynamic")]
     Library(library::Loaded),
 }
 
 impl Transport {
+    /// Prepares to talk to the plugin `config` describes: loads a library now; an executable is
+    /// started only by [`Transport::exchange`].
     pub fn open(config: &PluginConfig) -> Result<Self, HostError> {
         match config.kind {
             PluginKind::Executable => Ok(Self::Executable),

@@ -7,9 +7,9 @@
 //! rewrites `#!python` shebangs, generates `console_scripts`/`gui_scripts` launchers exactly as pip
 //! does, and writes `INSTALLER`, `REQUESTED` and a RECORD of what was really installed.
 //!
-//! Installs are all or nothing ([`transaction`]): wheels unpack, on all cores, into a staging
-//! folder inside site-packages, and only when every one has unpacked and verified are they
-//! renamed into place (a folder the environment lacks in one rename, files one by one into
+//! Installs are all or nothing (the `transaction` module): wheels unpack, on all cores, into a
+//! staging folder inside site-packages, and only when every one has unpacked and verified are
+//! they renamed into place (a folder the environment lacks in one rename, files one by one into
 //! existing folders) — older versions moved aside, and everything put back on any error. A lock
 //! file in the environment serialises concurrent installs.
 

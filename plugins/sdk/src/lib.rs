@@ -6,6 +6,8 @@
 //! (feature `dynamic`). Both speak the same versioned messages ([`protocol`]), JSON encoded: as
 //! lines on stdin/stdout for executables, as strings across a C ABI for libraries.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "dynamic")]
 pub mod dynamic;
 pub mod protocol;
@@ -33,10 +35,13 @@ pub trait Plugin: Send + Sync {
 pub struct PluginError {
     /// A short machine-readable code (`not_found`, `bad_request`, `failed`).
     pub code: String,
+    /// One sentence for the user saying what went wrong (and, ideally, what to do); Wagon prints
+    /// it with the plugin's name and the `code`.
     pub message: String,
 }
 
 impl PluginError {
+    /// An error with this `code` and `message`: `PluginError::new("not_found", "no such bucket")`.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
             code: code.to_string(),

@@ -1,7 +1,7 @@
 //! The wagon archive: one top folder holding `package.json`, `wheels/*.whl` and optional
 //! `files/*`, packed as zip or as a tar compressed by any registered [`Compressor`].
 //!
-//! [`read`] opens any such archive safely, whatever its extension; [`write`] packs one
+//! [`read`] opens any such archive safely, whatever its extension; [`mod@write`] packs one
 //! reproducibly.
 
 pub mod read;

@@ -12,8 +12,8 @@ use std::path::Path;
 pub const MAX_MEMBER_RATIO: u64 = 1100;
 /// Members this small are never refused for their ratio (a run of zeros compresses well).
 const MEMBER_RATIO_FLOOR: u64 = 1 << 20;
-/// A whole zip expanding more than this, past [`ARCHIVE_RATIO_FLOOR`], is a bomb: real wheels
-/// and wagons expand 2–20×.
+/// A whole zip expanding more than this, past `ARCHIVE_RATIO_FLOOR` (256 MiB), is a bomb: real
+/// wheels and wagons expand 2–20×.
 pub const MAX_ARCHIVE_RATIO: u64 = 250;
 const ARCHIVE_RATIO_FLOOR: u64 = 256 << 20;
 

@@ -1,6 +1,6 @@
 //! Planning: which of an archive's wheels to install on an interpreter. One entry point,
-//! [`plan`], whichever source of truth it reads — the archive's `pylock.toml` ([`from_lock`]) or
-//! the wheels' own metadata ([`from_metadata`]) — after the archive-wide `python_requires` check.
+//! [`plan`], whichever source of truth it reads — the archive's `pylock.toml` (`from_lock`) or
+//! the wheels' own metadata (`from_metadata`) — after the archive-wide `python_requires` check.
 //! Every command that installs or checks installability goes through here.
 
 mod from_lock;
