@@ -193,10 +193,12 @@ fn lock_help_speaks_of_locking_not_installing() {
     assert_success(&out);
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in ["--python <PATH>", "--venv <DIR>"] {
-        let line = help
-            .lines()
+        // The description follows the flag, on its line or (long help) the next.
+        let mut lines = help.lines();
+        let flag_line = lines
             .find(|line| line.trim_start().starts_with(flag))
             .unwrap_or_else(|| panic!("no {flag} in {help}"));
+        let line = format!("{flag_line} {}", lines.next().unwrap_or(""));
         assert!(line.contains("the lock is made for"), "{line}");
         assert!(!line.contains("install"), "{line}");
     }

@@ -24,7 +24,7 @@ const BINARY: [(&str, u64); 6] = [
 
 impl fmt::Display for Size {
     /// Exact multiples as whole units (`16 GiB`), which parse back to the same number; other
-    /// sizes with one decimal (`1.2 KiB`); below 1 KiB in bytes.
+    /// sizes with one decimal and the exact count (`1.2 KiB (1234 bytes)`); below 1 KiB in bytes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes = self.0;
         for (unit, scale) in BINARY {
@@ -32,10 +32,10 @@ impl fmt::Display for Size {
                 if bytes.is_multiple_of(scale) {
                     return write!(f, "{} {unit}", bytes / scale);
                 }
-                // Precision is only for reading; the exact number is what the flag takes.
+                // Rounded for reading, with the exact number the flag takes beside it.
                 #[allow(clippy::cast_precision_loss)]
                 let value = bytes as f64 / scale as f64;
-                return write!(f, "{value:.1} {unit}");
+                return write!(f, "{value:.1} {unit} ({bytes} bytes)");
             }
         }
         if bytes == 1 {
@@ -177,7 +177,7 @@ mod tests {
         }
         assert_eq!(Size(16 << 30).to_string(), "16 GiB");
         assert_eq!(Size(16 << 20).to_string(), "16 MiB");
-        assert_eq!(Size(1234).to_string(), "1.2 KiB");
+        assert_eq!(Size(1234).to_string(), "1.2 KiB (1234 bytes)");
         assert_eq!(Size(1).to_string(), "1 byte");
         assert_eq!(Size(100).to_string(), "100 bytes");
     }
