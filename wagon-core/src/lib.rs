@@ -16,6 +16,7 @@ pub mod naming;
 pub mod os_release;
 pub mod pack;
 pub mod partial;
+pub mod path_error;
 pub mod plan;
 pub mod plugin;
 pub mod process;

@@ -44,12 +44,8 @@ pub enum PackError {
         .groups.iter().map(|g| format!("  - {g}")).collect::<Vec<_>>().join("\n")
     )]
     MixedPlatforms { groups: Vec<String> },
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::path_error::PathIoError),
     #[error("two files to add are both named `{0}`")]
     DuplicateFile(String),
     #[error(transparent)]
@@ -114,10 +110,8 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
     let mut digests = std::collections::BTreeMap::new();
     for path in &request.wheels {
         let info = WheelInfo::read(path)?;
-        let (sha256, size) = wheel::sha256_file(path).map_err(|source| PackError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let (sha256, size) = wheel::sha256_file(path)
+            .map_err(crate::path_error::PathIoError::doing("read", path))?;
         digests.insert(info.file_name.clone(), WheelDigest { sha256, size });
         infos.push(info);
     }

@@ -17,12 +17,8 @@ const MAX_METADATA_BYTES: u64 = 8 * 1024 * 1024;
 pub enum WheelError {
     #[error(transparent)]
     Syntax(#[from] PythonSyntaxError),
-    #[error("cannot read wheel {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::path_error::PathIoError),
     #[error("{path} is not a valid wheel (zip): {detail}")]
     Zip { path: PathBuf, detail: String },
     #[error("{path} has no {dist_info}/METADATA, so it is not a valid wheel")]
@@ -57,9 +53,10 @@ impl WheelInfo {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let filename = python::parse_wheel_filename(&file_name)?;
-        let io_error = |source| WheelError::Io {
-            path: path.to_path_buf(),
-            source,
+        let io_error = |source| {
+            WheelError::Io(crate::path_error::PathIoError::doing("read wheel", path)(
+                source,
+            ))
         };
         // Names unique, entries disjoint, sizes plausible: what every installer relies on.
         let mut zip =

@@ -79,11 +79,7 @@ fn move_file(from: &Path, to: &Path) -> Result<(), UnpackError> {
             std::fs::copy(from, to).map_err(UnpackError::io("copy", to))?;
             std::fs::remove_file(from).map_err(UnpackError::io("remove", from))
         }
-        Err(err) => Err(UnpackError::Io {
-            action: "move a file to",
-            path: to.to_path_buf(),
-            source: err,
-        }),
+        Err(err) => Err(UnpackError::io("move a file to", to)(err)),
     }
 }
 

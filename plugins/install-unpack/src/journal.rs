@@ -120,15 +120,7 @@ fn read_plain_file(path: &Path) -> std::io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::env_lock::LOCK_FILE;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::testing::names;
 
     #[test]
     fn only_the_journal_the_lock_names_is_read() {

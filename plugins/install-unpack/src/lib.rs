@@ -33,6 +33,7 @@ mod unpack;
 
 use std::path::PathBuf;
 
+use wagon_core::path_error::PathIoError;
 use wagon_core::plugin::{InstallOutcome, InstallRequest, Installer, InstallerError};
 
 pub use layout::Layout;
@@ -72,13 +73,8 @@ impl Installer for Unpack {
 pub enum UnpackError {
     #[error("{wheel}: {message}")]
     Wheel { wheel: String, message: String },
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
     #[error("{0}")]
     Other(String),
 }
@@ -95,11 +91,7 @@ impl UnpackError {
         action: &'static str,
         path: &std::path::Path,
     ) -> impl FnOnce(std::io::Error) -> Self + use<> {
-        let path = path.to_path_buf();
-        move |source| Self::Io {
-            action,
-            path,
-            source,
-        }
+        let error = PathIoError::doing(action, path);
+        move |source| Self::Io(error(source))
     }
 }

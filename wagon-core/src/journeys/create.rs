@@ -9,6 +9,7 @@ use crate::interpreter::{Interpreter, InterpreterError};
 use crate::manifest::Manifest;
 use crate::naming::archive_file_name;
 use crate::pack::{PackError, PackRequest, prepare};
+use crate::path_error::PathIoError;
 use crate::plugin::{
     BuildError, BuildRequest, FetchRequest, Fetched, IndexOptions, Registry, SourceError,
 };
@@ -78,13 +79,8 @@ pub enum CreateError {
     OutputExists(PathBuf),
     #[error("the build produced no wheel for the package itself")]
     NoRootWheel,
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
     #[error(transparent)]
     Syntax(#[from] PythonSyntaxError),
     #[error(transparent)]
@@ -99,15 +95,12 @@ pub enum CreateError {
     Lock(#[from] LockError),
 }
 
-fn io_error<'a>(
+fn io_error(
     action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> CreateError + 'a {
-    move |source| CreateError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> CreateError + use<> {
+    let error = PathIoError::doing(action, path);
+    move |source| CreateError::Io(error(source))
 }
 
 /// Progress reports: the stage now running.
