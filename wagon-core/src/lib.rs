@@ -9,6 +9,7 @@ pub mod archive;
 pub mod check;
 pub mod containment;
 pub mod entry_points;
+pub mod environment;
 pub mod interpreter;
 pub mod journeys;
 pub mod manifest;

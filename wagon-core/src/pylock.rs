@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::interpreter::Interpreter;
+use crate::environment::Environment;
 use crate::manifest::Manifest;
 use crate::plan::{InstallPlan, PlanError, PlannedWheel};
 use crate::python::{self, PackageName, Version};
@@ -144,11 +144,11 @@ impl PyLock {
 
     /// The lock of the archive's roots (`manifest`'s package with `extras`, or its
     /// `root_packages`) planned from the wheels' metadata on `target`: what `create` ships.
-    pub fn for_interpreter(
+    pub fn for_environment(
         manifest: &Manifest,
         wheels: &[WheelInfo],
         extras: &[String],
-        target: &Interpreter,
+        target: &Environment,
     ) -> Result<Self, PlanError> {
         let roots = crate::plan::roots(manifest, extras)?;
         let plan = crate::plan::select(wheels, &roots, target, false)?;
@@ -161,7 +161,7 @@ impl PyLock {
         plan: &InstallPlan,
         wheels: &[WheelInfo],
         manifest: &Manifest,
-        target: &Interpreter,
+        target: &Environment,
     ) -> Self {
         let mut packages: Vec<LockPackage> = plan
             .wheels
@@ -246,14 +246,17 @@ fn package_entry(planned: &PlannedWheel, wheels: &[WheelInfo], manifest: &Manife
 
 /// The environment the lock was resolved for: the build interpreter's Python version, plus its
 /// OS and machine when the archive holds platform-specific wheels.
-fn environment_of(target: &Interpreter, manifest: &Manifest) -> String {
-    let report = &target.report;
-    let mut parts = vec![format!("python_version == \"{}\"", report.python_version)];
+fn environment_of(target: &Environment, manifest: &Manifest) -> String {
+    let markers = &target.markers;
+    let mut parts = vec![format!(
+        "python_version == \"{}\"",
+        markers.python_version().string
+    )];
     if manifest.supported_platform != "any" {
-        parts.push(format!("sys_platform == \"{}\"", report.sys_platform));
+        parts.push(format!("sys_platform == \"{}\"", markers.sys_platform()));
         parts.push(format!(
             "platform_machine == \"{}\"",
-            report.platform_machine
+            markers.platform_machine()
         ));
     }
     parts.join(" and ")

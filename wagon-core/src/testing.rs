@@ -9,7 +9,10 @@ use crate::pylock::{LockDependency, LockPackage, LockWheel, PyLock};
 use crate::python::{parse_core_metadata, parse_wheel_filename};
 use crate::wheel::WheelInfo;
 
-pub(crate) use crate::interpreter::tests::linux;
+/// A glibc Linux x86_64 CPython 3.11 environment.
+pub fn linux() -> crate::environment::Environment {
+    crate::interpreter::tests::linux().env
+}
 
 /// `name`-`version` as a wheel whose METADATA says `metadata_name` and requires `requires`.
 pub fn wheel_saying(

@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::environment::Environment;
 use crate::python::{
     Arch, MarkerEnvironment, MarkerEnvironmentBuilder, Os, Platform, Tags, TagsOptions, Version,
 };
@@ -85,9 +86,8 @@ pub struct Interpreter {
     /// The interpreter as the user named it.
     pub python: PathBuf,
     pub report: ProbeReport,
-    pub tags: Tags,
-    pub markers: MarkerEnvironment,
-    pub python_full_version: Version,
+    /// Its tags, markers and version: what planning for it reads.
+    pub env: Environment,
 }
 
 impl Interpreter {
@@ -156,12 +156,23 @@ impl Interpreter {
         .map_err(|err| platform_error(err.to_string()))?;
         let python_full_version = Version::from_str(&report.python_full_version)
             .map_err(|err| platform_error(err.to_string()))?;
+        let description = format!(
+            "{} {} on {} {} ({})",
+            report.platform_python_implementation,
+            report.python_full_version,
+            report.sys_platform,
+            report.platform_machine,
+            python.display()
+        );
         Ok(Self {
             python: python.to_path_buf(),
             report,
-            tags,
-            markers,
-            python_full_version,
+            env: Environment {
+                tags,
+                markers,
+                python_full_version,
+                description,
+            },
         })
     }
 
@@ -177,15 +188,8 @@ impl Interpreter {
     }
 
     /// A short description for messages: `CPython 3.11.7 on linux x86_64 (/path/python)`.
-    pub fn describe(&self) -> String {
-        format!(
-            "{} {} on {} {} ({})",
-            self.report.platform_python_implementation,
-            self.report.python_full_version,
-            self.report.sys_platform,
-            self.report.platform_machine,
-            self.python.display()
-        )
+    pub fn describe(&self) -> &str {
+        self.env.describe()
     }
 
     /// The interpreter's absolute path, as launchers and RECORD name it: what it reports as
@@ -345,7 +349,7 @@ pub(crate) mod tests {
     }
 
     fn fits(target: &Interpreter, wheel: &str) -> bool {
-        parse_wheel_filename(wheel).is_ok_and(|w| w.is_compatible(&target.tags))
+        parse_wheel_filename(wheel).is_ok_and(|w| w.is_compatible(&target.env.tags))
     }
 
     #[test]

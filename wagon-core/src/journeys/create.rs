@@ -270,7 +270,7 @@ fn pack(
             .unwrap_or_default(),
         _ => Vec::new(),
     };
-    match PyLock::for_interpreter(&manifest, &prepared.wheels, &extras, build_target) {
+    match PyLock::for_environment(&manifest, &prepared.wheels, &extras, &build_target.env) {
         Ok(lock) => layout
             .metadata_files
             .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),

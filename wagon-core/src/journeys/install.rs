@@ -185,7 +185,7 @@ pub fn install_unpacked(
         && !options.break_system_packages
     {
         return Err(JourneyError::ExternallyManaged {
-            target: target.describe(),
+            target: target.describe().to_string(),
             error: managed.error.clone(),
         });
     }
@@ -194,7 +194,7 @@ pub fn install_unpacked(
         &unpacked.manifest,
         &unpacked.wheels,
         unpacked.lock.as_ref(),
-        target,
+        &target.env,
         &options.plan,
     )?;
     tracing::debug!(

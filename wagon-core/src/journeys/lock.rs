@@ -21,8 +21,8 @@ pub fn relock(
 ) -> Result<PyLock, JourneyError> {
     let unpacked = unpack_with(archive, true)?;
     let roots = roots(&unpacked.manifest, &[])?;
-    let plan = select(&unpacked.wheels, &roots, target, false)?;
-    let lock = PyLock::from_plan(&plan, &unpacked.wheels, &unpacked.manifest, target);
+    let plan = select(&unpacked.wheels, &roots, &target.env, false)?;
+    let lock = PyLock::from_plan(&plan, &unpacked.wheels, &unpacked.manifest, &target.env);
     let top = unpacked.dir.path().join(&unpacked.top);
     let manifest_path = top.join(MANIFEST_FILE);
     let manifest = std::fs::read(&manifest_path).map_err(|source| JourneyError::ReadUnpacked {

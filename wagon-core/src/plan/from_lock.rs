@@ -3,7 +3,7 @@
 //! not proof.
 
 use super::{InstallPlan, PlanError, PlannedWheel, from_metadata};
-use crate::interpreter::Interpreter;
+use crate::environment::Environment;
 use crate::pylock::{LockPackage, LockWheel, PyLock, entry_vs_wheel};
 use crate::python::{self, MarkerTree, PackageName};
 use crate::wheel::WheelInfo;
@@ -14,7 +14,7 @@ use crate::wheel::WheelInfo;
 pub fn follow_lock(
     lock: &PyLock,
     wheels: &[WheelInfo],
-    target: &Interpreter,
+    target: &Environment,
     roots: &[PackageName],
     ignore_platform: bool,
 ) -> Result<InstallPlan, PlanError> {
@@ -57,7 +57,7 @@ pub fn follow_lock(
             from_metadata::best_candidate(wheels, &candidates, None, target, ignore_platform)
                 .map_err(|reasons| PlanError::Incompatible {
                     project: package.name.clone(),
-                    target: target.describe(),
+                    target: target.describe().to_string(),
                     reasons,
                 })?;
         let wheel = &wheels[index];
@@ -90,14 +90,14 @@ pub fn follow_lock(
         Ok(plan)
     } else {
         Err(PlanError::LockUnsound {
-            target: target.describe(),
+            target: target.describe().to_string(),
             problems,
         })
     }
 }
 
 /// Checks that `target` is one of the lock's environments.
-fn check_environment(lock: &PyLock, target: &Interpreter) -> Result<(), PlanError> {
+fn check_environment(lock: &PyLock, target: &Environment) -> Result<(), PlanError> {
     let Some(environments) = &lock.environments else {
         return Ok(());
     };
@@ -114,7 +114,7 @@ fn check_environment(lock: &PyLock, target: &Interpreter) -> Result<(), PlanErro
                 .map(|e| format!("`{e}`"))
                 .collect::<Vec<_>>()
                 .join(" or "),
-            target: target.describe(),
+            target: target.describe().to_string(),
         })
     }
 }
@@ -128,7 +128,7 @@ fn plan_problems(
     plan: &InstallPlan,
     entries: &[&LockPackage],
     wheels: &[WheelInfo],
-    target: &Interpreter,
+    target: &Environment,
     roots: &[PackageName],
 ) -> Vec<String> {
     let mut problems = Vec::new();

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::{InstallPlan, PlanError, PlannedWheel, RootRequest};
-use crate::interpreter::Interpreter;
+use crate::environment::Environment;
 use crate::python::{
     ExtraName, IncompatibleTag, MarkerTree, PackageName, Requirement, TagCompatibility, Version,
     VersionOrUrl, VersionSpecifiers,
@@ -24,7 +24,7 @@ struct Choice {
 pub fn select(
     wheels: &[WheelInfo],
     roots: &[RootRequest],
-    target: &Interpreter,
+    target: &Environment,
     ignore_platform: bool,
 ) -> Result<InstallPlan, PlanError> {
     let mut by_project: BTreeMap<&PackageName, Vec<usize>> = BTreeMap::new();
@@ -100,7 +100,7 @@ pub fn select(
                 } else {
                     PlanError::Incompatible {
                         project: name.to_string(),
-                        target: target.describe(),
+                        target: target.describe().to_string(),
                         reasons,
                     }
                 }
@@ -253,7 +253,7 @@ fn enqueue_dependencies(
     wheel: &WheelInfo,
     extras: &[ExtraName],
     only_new: Option<&[ExtraName]>,
-    target: &Interpreter,
+    target: &Environment,
     queue: &mut VecDeque<Pending>,
 ) {
     let required_by = format!("{} {}", wheel.filename.name, wheel.filename.version);
@@ -290,7 +290,7 @@ fn enqueue_dependencies(
 fn applying_requirements<'a>(
     wheel: &'a WheelInfo,
     extras: &'a [ExtraName],
-    target: &'a Interpreter,
+    target: &'a Environment,
 ) -> impl Iterator<Item = &'a Requirement> + 'a {
     wheel
         .metadata
@@ -326,7 +326,7 @@ pub struct Unmet<'a> {
 pub fn unmet_requirements<'a>(
     plan: &'a InstallPlan,
     wheels: &[WheelInfo],
-    target: &Interpreter,
+    target: &Environment,
 ) -> Vec<Unmet<'a>> {
     let info = |planned: &PlannedWheel| wheels.iter().find(|w| w.file_name == planned.file_name);
     let planned_of = |name: &PackageName| plan.wheels.iter().find(|p| &p.name == name);
@@ -399,7 +399,7 @@ pub(crate) fn best_candidate(
     wheels: &[WheelInfo],
     candidates: &[usize],
     spec: Option<&VersionSpecifiers>,
-    target: &Interpreter,
+    target: &Environment,
     ignore_platform: bool,
 ) -> Result<usize, Vec<String>> {
     let mut reasons = Vec::new();

@@ -11,7 +11,7 @@ pub use from_lock::follow_lock;
 pub use from_metadata::{Unmet, select, unmet_requirements};
 pub use roots::{roots, top_level_projects};
 
-use crate::interpreter::Interpreter;
+use crate::environment::Environment;
 use crate::manifest::Manifest;
 use crate::pylock::PyLock;
 use crate::python::{self, ExtraName, PackageName, PythonSyntaxError, Version};
@@ -135,7 +135,7 @@ pub fn plan(
     manifest: &Manifest,
     wheels: &[WheelInfo],
     lock: Option<&PyLock>,
-    target: &Interpreter,
+    target: &Environment,
     options: &PlanOptions,
 ) -> Result<InstallPlan, PlanError> {
     if !options.ignore_platform {
@@ -152,7 +152,7 @@ pub fn plan(
 }
 
 /// wagon 1.0 joined every wheel's `Requires-Python` with `,`; honour all of them.
-fn check_python_requires(manifest: &Manifest, target: &Interpreter) -> Result<(), PlanError> {
+fn check_python_requires(manifest: &Manifest, target: &Environment) -> Result<(), PlanError> {
     let Some(requires) = manifest
         .python_requires
         .as_deref()
@@ -166,7 +166,7 @@ fn check_python_requires(manifest: &Manifest, target: &Interpreter) -> Result<()
                 package: manifest.package_name.clone(),
                 version: manifest.package_version.clone(),
                 requires: requires.to_string(),
-                target: target.describe(),
+                target: target.describe().to_string(),
             })
         }
         Ok(_) => Ok(()),
@@ -221,7 +221,7 @@ mod tests {
         ];
         // A lock that installs dep although no requirement asks for it.
         let mut lock =
-            PyLock::for_interpreter(&manifest, &wheels, &["more".into()], &linux()).unwrap();
+            PyLock::for_environment(&manifest, &wheels, &["more".into()], &linux()).unwrap();
         lock.environments = None;
         assert_eq!(lock.packages.len(), 2);
         let followed = plan(
@@ -248,7 +248,7 @@ mod tests {
     fn a_lock_made_for_another_environment_is_refused() {
         let manifest = manifest_with(&["app-1.0-py3-none-any.whl"]);
         let wheels = [wheel("app", "1.0", &[])];
-        let mut lock = PyLock::for_interpreter(&manifest, &wheels, &[], &linux()).unwrap();
+        let mut lock = PyLock::for_environment(&manifest, &wheels, &[], &linux()).unwrap();
         lock.environments = Some(vec!["sys_platform == 'win32'".to_string()]);
         let err = plan(
             &manifest,
