@@ -26,6 +26,7 @@ pub mod python;
 pub mod record;
 pub mod scratch;
 pub mod size;
+pub mod targets;
 #[cfg(test)]
 mod testing;
 pub mod wheel;

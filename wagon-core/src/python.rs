@@ -12,8 +12,8 @@ pub use uv_normalize::{ExtraName, PackageName};
 pub use uv_pep440::{Version, VersionSpecifiers};
 pub use uv_pep508::{MarkerEnvironment, MarkerEnvironmentBuilder, MarkerTree, VersionOrUrl};
 pub use uv_platform_tags::{
-    Arch, IncompatibleTag, LanguageTag, Os, Platform, PlatformTag, TagCompatibility, Tags,
-    TagsOptions,
+    Arch, BinaryFormat, IncompatibleTag, LanguageTag, Os, Platform, PlatformTag, TagCompatibility,
+    Tags, TagsOptions,
 };
 
 /// A PEP 508 requirement as found in wheel metadata (`Requires-Dist`).
