@@ -51,9 +51,24 @@ pub struct Manifest {
     /// `supported_platform` keeps wagon 1.0's `sysconfig.get_platform()`-style name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platform_tags: Vec<String>,
+    /// Wagon's addition: the machines a multi-target archive was made for, each with the wheels
+    /// its closure uses. Empty for an archive made for the build machine alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetRecord>,
     /// Fields this version does not know, preserved verbatim.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// One machine a multi-target archive was made for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    /// Its canonical name, `cp312-manylinux_2_28_x86_64` (a `--target` value).
+    pub tag: String,
+    /// Its PEP 508 marker environment, as resolved.
+    pub marker_environment: BTreeMap<String, String>,
+    /// The archive's wheels its closure uses, by file name.
+    pub wheels: Vec<String>,
 }
 
 /// The Linux distribution an archive with compiled wheels was built on (nulls otherwise).
@@ -185,6 +200,9 @@ pub fn check(value: &Value) -> Vec<String> {
     if let Some(digests) = object.get("wheel_digests") {
         check_digests(digests, &mut problems);
     }
+    if let Some(targets) = object.get("targets") {
+        check_targets(targets, &mut problems);
+    }
     problems
 }
 
@@ -206,6 +224,35 @@ fn check_os_properties(value: Option<&Value>, problems: &mut Vec<String>) {
             "`build_server_os_properties` must be an object, found {}",
             kind_of(other)
         )),
+    }
+}
+
+/// `targets`: a list of `{"tag": <string>, "marker_environment": {<string>: <string>},
+/// "wheels": [<string>]}`.
+fn check_targets(targets: &Value, problems: &mut Vec<String>) {
+    let Some(list) = targets.as_array() else {
+        problems.push(format!(
+            "`targets` must be a list, found {}",
+            kind_of(targets)
+        ));
+        return;
+    };
+    for (index, target) in list.iter().enumerate() {
+        let tag_ok = target.get("tag").is_some_and(Value::is_string);
+        let markers_ok = target
+            .get("marker_environment")
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.values().all(Value::is_string));
+        let wheels_ok = target
+            .get("wheels")
+            .and_then(Value::as_array)
+            .is_some_and(|w| w.iter().all(Value::is_string));
+        if !tag_ok || !markers_ok || !wheels_ok {
+            problems.push(format!(
+                "`targets[{index}]` must be {{\"tag\": <string>, \"marker_environment\": \
+                 {{<string>: <string>}}, \"wheels\": [<string>]}}"
+            ));
+        }
     }
 }
 

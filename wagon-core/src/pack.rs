@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::archive::ArchiveLayout;
-use crate::manifest::{FORMAT_VERSION, Manifest, OsProperties, WheelDigest};
+use crate::manifest::{FORMAT_VERSION, Manifest, OsProperties, TargetRecord, WheelDigest};
 use crate::naming::archive_name;
 use crate::python::{self, PlatformTag, PythonSyntaxError};
 use crate::wheel::{self, WheelError, WheelInfo};
@@ -30,6 +30,9 @@ pub struct PackRequest {
     pub os_properties: OsProperties,
     /// Overrides the computed `supported_platform`.
     pub supported_platform: Option<String>,
+    /// The machines of a multi-target archive and each one's wheels; empty for an archive made
+    /// for the build machine alone.
+    pub targets: Vec<TargetRecord>,
 }
 
 /// Why an archive could not be assembled.
@@ -97,6 +100,50 @@ pub fn shared_platform(wheels: &[WheelInfo]) -> Result<SharedPlatform, PackError
 }
 
 /// An archive ready to write: its manifest, layout, and the wheels it read on the way.
+/// The platform of a multi-target archive: in its name, every target's platform joined with `.`
+/// as PEP 425 compresses tag sets (`manylinux_2_28_x86_64.win_amd64`); as `supported_platform`,
+/// the one wagon 1.0.3 compares with `sysconfig.get_platform()` — the first Linux target's
+/// (`linux_x86_64`), else the first target's — so the old tool installs it there.
+fn targets_platform(targets: &[TargetRecord], wheels: &[WheelInfo]) -> (SharedPlatform, String) {
+    let machines: Vec<crate::targets::Machine> = targets
+        .iter()
+        .filter_map(|t| match crate::targets::TargetSpec::parse(&t.tag, None) {
+            Ok(crate::targets::TargetSpec::Declared(machine)) => Some(machine),
+            _ => None,
+        })
+        .collect();
+    let mut platforms: Vec<String> = targets
+        .iter()
+        .filter_map(|t| {
+            t.tag
+                .split_once('-')
+                .map(|(_, platform)| platform.to_string())
+        })
+        .collect();
+    platforms.sort();
+    platforms.dedup();
+    let legacy = machines
+        .iter()
+        .find(|m| m.legacy_platform().starts_with("linux"))
+        .or_else(|| machines.first())
+        .map_or_else(
+            || "any".to_string(),
+            crate::targets::Machine::legacy_platform,
+        );
+    let tags: BTreeSet<String> = wheels
+        .iter()
+        .flat_map(|w| w.filename.platform_tags().iter().map(ToString::to_string))
+        .filter(|t| t != "any")
+        .collect();
+    (
+        SharedPlatform {
+            supported_platform: legacy,
+            platform_tags: tags.into_iter().collect(),
+        },
+        platforms.join("."),
+    )
+}
+
 #[derive(Debug)]
 pub struct Prepared {
     pub manifest: Manifest,
@@ -116,15 +163,29 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         infos.push(info);
     }
     infos.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-    let platform = shared_platform(&infos)?;
+    let (platform, name_platform) = if request.targets.is_empty() {
+        let platform = shared_platform(&infos)?;
+        let name = platform.supported_platform.clone();
+        (platform, name)
+    } else {
+        targets_platform(&request.targets, &infos)
+    };
     let supported_platform = request
         .supported_platform
         .clone()
         .unwrap_or_else(|| platform.supported_platform.clone());
     // Every wheel's Requires-Python, deduplicated and in a stable order (wagon 1.0 used set
-    // order, so its archives were not reproducible).
+    // order, so its archives were not reproducible). Of a multi-target archive, only the wheels
+    // every target uses bound the Python that installs it.
+    let everywhere = |wheel: &WheelInfo| {
+        request
+            .targets
+            .iter()
+            .all(|t| t.wheels.contains(&wheel.file_name))
+    };
     let requires: BTreeSet<String> = infos
         .iter()
+        .filter(|w| everywhere(w))
         .filter_map(|w| w.metadata.requires_python.as_ref())
         .map(ToString::to_string)
         .filter(|s| !s.is_empty())
@@ -148,7 +209,10 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         &request.package_version,
         request.build_tag.as_deref(),
         &request.python_tags,
-        &supported_platform,
+        request
+            .supported_platform
+            .as_deref()
+            .unwrap_or(&name_platform),
     );
     let os_properties = if supported_platform == "any" {
         OsProperties::default()
@@ -172,6 +236,7 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         wagon_format_version: Some(FORMAT_VERSION),
         wheel_digests: digests,
         platform_tags: platform.platform_tags,
+        targets: request.targets.clone(),
         extra: Default::default(),
     };
     let layout = ArchiveLayout {

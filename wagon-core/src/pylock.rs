@@ -155,6 +155,73 @@ impl PyLock {
         Ok(Self::from_plan(&plan, wheels, manifest, target))
     }
 
+    /// The lock of a multi-target archive: one environment per target, and per project and
+    /// version one entry listing every wheel a target uses (installers pick by tags), with a
+    /// marker naming the targets that need it when not all do. Each target is planned from its
+    /// own wheels (`targets`: its environment and the file names of its closure).
+    pub fn for_targets(
+        manifest: &Manifest,
+        wheels: &[WheelInfo],
+        extras: &[String],
+        targets: &[(Environment, Vec<String>)],
+    ) -> Result<Self, PlanError> {
+        let roots = crate::plan::roots(manifest, extras)?;
+        // (name, version) → the entry so far and the targets using it.
+        let mut merged: BTreeMap<(String, String), (LockPackage, Vec<usize>)> = BTreeMap::new();
+        for (index, (env, files)) in targets.iter().enumerate() {
+            let own: Vec<WheelInfo> = wheels
+                .iter()
+                .filter(|w| files.contains(&w.file_name))
+                .cloned()
+                .collect();
+            let plan = crate::plan::select(&own, &roots, env, false)?;
+            for planned in &plan.wheels {
+                let entry = package_entry(planned, wheels, manifest);
+                let key = (planned.name.to_string(), planned.version.to_string());
+                let (package, users) = merged.entry(key).or_insert_with(|| {
+                    let mut empty = entry.clone();
+                    empty.wheels.clear();
+                    empty.dependencies.clear();
+                    (empty, Vec::new())
+                });
+                users.push(index);
+                for wheel in entry.wheels {
+                    if !package.wheels.iter().any(|w| w.name == wheel.name) {
+                        package.wheels.push(wheel);
+                    }
+                }
+                for dependency in entry.dependencies {
+                    if !package.dependencies.contains(&dependency) {
+                        package.dependencies.push(dependency);
+                    }
+                }
+            }
+        }
+        let environments: Vec<String> = targets.iter().map(|(env, _)| target_marker(env)).collect();
+        let packages = merged
+            .into_values()
+            .map(|(mut package, users)| {
+                package.wheels.sort_by(|a, b| a.name.cmp(&b.name));
+                package.dependencies.sort_by(|a, b| a.name.cmp(&b.name));
+                package.marker = (users.len() < targets.len()).then(|| {
+                    users
+                        .iter()
+                        .map(|i| format!("({})", environments[*i]))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                });
+                package
+            })
+            .collect();
+        Ok(Self {
+            lock_version: "1.0".to_string(),
+            environments: Some(environments),
+            requires_python: manifest.python_requires.clone(),
+            created_by: "wagon".to_string(),
+            packages,
+        })
+    }
+
     /// Builds the lock of `plan`, made on `target`, for the archive's `wheels` (paths relative to
     /// the lock, `wheels/<file>`).
     pub fn from_plan(
@@ -244,6 +311,17 @@ fn package_entry(planned: &PlannedWheel, wheels: &[WheelInfo], manifest: &Manife
     }
 }
 
+/// A target's environment marker: its Python version, OS and machine.
+fn target_marker(target: &Environment) -> String {
+    let markers = &target.markers;
+    format!(
+        "python_version == '{}' and sys_platform == '{}' and platform_machine == '{}'",
+        markers.python_version().string,
+        markers.sys_platform(),
+        markers.platform_machine()
+    )
+}
+
 /// The environment the lock was resolved for: the build interpreter's Python version, plus its
 /// OS and machine when the archive holds platform-specific wheels.
 fn environment_of(target: &Environment, manifest: &Manifest) -> String {
@@ -260,4 +338,107 @@ fn environment_of(target: &Environment, manifest: &Manifest) -> String {
         ));
     }
     parts.join(" and ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::Digested;
+    use crate::targets::TargetSpec;
+    use crate::testing::{manifest_with, wheel_file};
+
+    fn target(spec: &str) -> Environment {
+        match TargetSpec::parse(spec, None).unwrap() {
+            TargetSpec::Declared(machine) => machine.environment().unwrap(),
+            TargetSpec::Host => unreachable!(),
+        }
+    }
+
+    /// pytest's shape: Windows-only and old-Python-only dependencies, and one compiled wheel
+    /// per platform.
+    #[test]
+    fn a_multi_target_lock_installs_each_target_its_own_closure() {
+        let wheels = [
+            wheel_file(
+                "app-1.0-py3-none-any.whl",
+                "app",
+                &[
+                    "colorama; sys_platform == 'win32'",
+                    "tomli>=1; python_version < '3.11'",
+                    "native",
+                ],
+                None,
+            ),
+            wheel_file("colorama-0.4.6-py2.py3-none-any.whl", "colorama", &[], None),
+            wheel_file("tomli-2.0.1-py3-none-any.whl", "tomli", &[], None),
+            wheel_file("native-1.0-cp310-cp310-win_amd64.whl", "native", &[], None),
+            wheel_file(
+                "native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+                "native",
+                &[],
+                None,
+            ),
+        ];
+        let files: Vec<&str> = wheels.iter().map(|w| w.file_name.as_str()).collect();
+        let mut manifest = manifest_with(&files);
+        for file in &files {
+            let digest = crate::manifest::WheelDigest {
+                sha256: "0".repeat(64),
+                size: 1,
+            };
+            manifest.wheel_digests.insert((*file).to_string(), digest);
+        }
+        let (win, linux) = (
+            target("cp310-win_amd64"),
+            target("cp312-manylinux_2_28_x86_64"),
+        );
+        let closures = vec![
+            (
+                win.clone(),
+                [0, 1, 2, 3].map(|i| files[i].to_string()).to_vec(),
+            ),
+            (linux.clone(), [0, 4].map(|i| files[i].to_string()).to_vec()),
+        ];
+        let lock = PyLock::for_targets(&manifest, &wheels, &[], &closures).unwrap();
+        assert_eq!(lock.environments.as_ref().unwrap().len(), 2);
+        let entry = |name: &str| lock.packages.iter().find(|p| p.name == name).unwrap();
+        assert_eq!(entry("app").marker, None);
+        assert_eq!(entry("native").marker, None);
+        assert_eq!(entry("native").wheels.len(), 2);
+        let win_only = entry("colorama").marker.clone().unwrap();
+        assert!(win_only.contains("sys_platform == 'win32'"), "{win_only}");
+        assert_eq!(entry("tomli").marker, entry("colorama").marker);
+        assert_eq!(
+            crate::check::lock::disagreements(&lock, &manifest, &Digested::default()),
+            Vec::<String>::new()
+        );
+
+        let roots = [python::package_name("app").unwrap()];
+        let planned = |env: &Environment| -> Vec<String> {
+            let plan = crate::plan::follow_lock(&lock, &wheels, env, &roots, false).unwrap();
+            let mut files: Vec<String> = plan.wheels.iter().map(|w| w.file_name.clone()).collect();
+            files.sort();
+            files
+        };
+        assert_eq!(
+            planned(&win),
+            [
+                "app-1.0-py3-none-any.whl",
+                "colorama-0.4.6-py2.py3-none-any.whl",
+                "native-1.0-cp310-cp310-win_amd64.whl",
+                "tomli-2.0.1-py3-none-any.whl",
+            ]
+        );
+        assert_eq!(
+            planned(&linux),
+            [
+                "app-1.0-py3-none-any.whl",
+                "native-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+            ]
+        );
+        // A machine that is neither target is refused, naming both.
+        let other = target("cp311-manylinux_2_28_x86_64");
+        let err = crate::plan::follow_lock(&lock, &wheels, &other, &roots, false).unwrap_err();
+        assert!(err.to_string().contains("win32"), "{err}");
+    }
 }

@@ -253,6 +253,7 @@ fn pack(
         excluded,
         os_properties: crate::os_release::host_os_properties(),
         supported_platform: request.supported_platform.clone(),
+        targets: Vec::new(),
     };
     let prepared = prepare(&pack_request)?;
     let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
