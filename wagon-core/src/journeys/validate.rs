@@ -87,6 +87,12 @@ pub fn validate(
         );
     }
     findings.manifest = checked.map(|(manifest, _)| manifest);
+    if let Some(manifest) = &findings.manifest
+        && !manifest.targets.is_empty()
+        && findings.problems.is_empty()
+    {
+        target_checks(&archive, manifest, &mut findings.problems);
+    }
     if let (Some(manifest), Some(trial), true) =
         (&findings.manifest, trial, findings.problems.is_empty())
     {
@@ -185,6 +191,17 @@ fn lock_checks(
             );
             Some(crate::check::lock::unused_wheels(&lock, manifest))
         }
+    }
+}
+
+/// Every target of a multi-target archive, from the wheels' own metadata: offline, and for
+/// machines unlike this one.
+fn target_checks(archive: &Archive, manifest: &Manifest, problems: &mut Vec<String>) {
+    match super::install::unpack(archive) {
+        Ok(unpacked) => {
+            problems.extend(crate::check::targets::problems(manifest, &unpacked.wheels))
+        }
+        Err(err) => problems.push(chain(&err)),
     }
 }
 
