@@ -510,3 +510,74 @@ fn wheels_for_two_platforms_are_an_error_naming_them() {
         "{err}"
     );
 }
+
+/// Index and source URLs may carry passwords: none reaches the output, the `-v` log, the
+/// archive's package.json, or the arguments of the pip process (readable by every local user).
+#[test]
+fn credentials_stay_out_of_output_logs_archives_and_pip_arguments() {
+    let world = World::new();
+    let argv_log = world.path("argv.log");
+    let wrapper = world.path("python-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            argv_log.display(),
+            wagon_test_support::python::python3().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let with_password =
+        |url: &str, password: &str| url.replacen("://", &format!("://bob:{password}@"), 1);
+    let source = with_password(&world.index.static_url("demo-tool-2.0.tar.gz"), "hunter2");
+    let index = with_password(&world.index.simple_url(), "s3cret");
+    let out = world.path("secret-out");
+    let result = wagon()
+        .args(["-v", "create"])
+        .arg(&source)
+        .arg("--index-url")
+        .arg(&index)
+        .arg("--python")
+        .arg(&wrapper)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(result.status.success(), "{shown}");
+    for secret in ["hunter2", "s3cret"] {
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+    }
+    let archive = PathBuf::from(String::from_utf8_lossy(&result.stdout).trim());
+    let recorded = manifest(&archive)["package_source"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!recorded.contains("hunter2"), "{recorded}");
+    assert!(recorded.contains("bob:****@"), "{recorded}");
+    let argv = std::fs::read_to_string(&argv_log).unwrap();
+    assert!(argv.contains("-m pip wheel"), "{argv}");
+    for secret in ["hunter2", "s3cret"] {
+        assert!(
+            !argv.contains(secret),
+            "{secret} in pip's arguments:\n{argv}"
+        );
+    }
+
+    // A failing download names the URL without its password.
+    let missing = with_password(&world.index.static_url("missing-1.0.tar.gz"), "hunter2");
+    let result = world.create(&[&missing], &world.path("missing-out"));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(stderr.contains("bob:****@"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}

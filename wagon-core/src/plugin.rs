@@ -56,10 +56,11 @@ pub struct SourceError {
 }
 
 impl SourceError {
+    /// An error about `spec`, which is shown with any credentials in it masked.
     pub fn new(source_name: &str, spec: &str, message: impl Into<String>) -> Self {
         Self {
             source_name: source_name.to_string(),
-            spec: spec.to_string(),
+            spec: crate::python::redact_url(spec),
             message: message.into(),
         }
     }

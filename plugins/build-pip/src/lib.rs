@@ -137,14 +137,20 @@ fn pip(request: &BuildRequest<'_>, subcommand: &str) -> Command {
         "--progress-bar",
         "off",
     ]);
+    // Through pip's environment, never its arguments: an index URL may carry a password, and a
+    // process's arguments are readable by every local user (`/proc/PID/cmdline`, `ps`). pip
+    // ranks these variables as it would the flags, over its configuration files.
     if let Some(index) = &request.indexes.index_url {
-        command.args(["--index-url", index]);
+        command.env("PIP_INDEX_URL", index);
     }
-    for extra in &request.indexes.extra_index_urls {
-        command.args(["--extra-index-url", extra]);
+    if !request.indexes.extra_index_urls.is_empty() {
+        command.env(
+            "PIP_EXTRA_INDEX_URL",
+            request.indexes.extra_index_urls.join(" "),
+        );
     }
-    for links in &request.indexes.find_links {
-        command.args(["--find-links", links]);
+    if !request.indexes.find_links.is_empty() {
+        command.env("PIP_FIND_LINKS", request.indexes.find_links.join(" "));
     }
     command.args(request.extra_args);
     command

@@ -131,7 +131,7 @@ pub fn create(
             registry
                 .source_for(spec)
                 .ok_or_else(|| CreateError::UnknownSource {
-                    spec: spec.clone(),
+                    spec: crate::python::redact_url(spec),
                     tried: registry.source_names().join(", "),
                 })?,
         )),
@@ -145,7 +145,11 @@ pub fn create(
     ))?;
     let fetched = match source {
         Some((spec, source)) => {
-            progress.stage(&format!("fetching {spec} ({} source)", source.name()));
+            progress.stage(&format!(
+                "fetching {} ({} source)",
+                crate::python::redact_url(spec),
+                source.name()
+            ));
             let fetch_dir = make_dir(&work.path().join("source"))?;
             let settings = request
                 .source_settings
@@ -240,14 +244,19 @@ fn pack(
         } else {
             python_tags
         },
-        source: request.source.clone().unwrap_or_else(|| {
-            request
-                .requirement_files
-                .iter()
-                .map(|p| format!("-r {}", p.display()))
-                .collect::<Vec<_>>()
-                .join(" ")
-        }),
+        // Recorded in package.json, which travels: never with a password in it.
+        source: request
+            .source
+            .as_deref()
+            .map(crate::python::redact_url)
+            .unwrap_or_else(|| {
+                request
+                    .requirement_files
+                    .iter()
+                    .map(|p| format!("-r {}", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
         wheels: wheels.to_vec(),
         files: request.add_files.clone(),
         excluded,
