@@ -98,3 +98,30 @@ fn no_install_check_skips_the_venv() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("valid"));
 }
+
+/// An unknown installer is one more problem in the report, not a reason to skip the static
+/// checks (a review found `--installer bogus` ending validate before it checked anything).
+#[test]
+fn an_unknown_installer_is_reported_as_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = demo_archive(dir.path(), Format::TarGz);
+    let out = wagon()
+        .arg("validate")
+        .arg(&archive)
+        .args(["--installer", "bogus", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["install_checked"], false);
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(
+        problems[0]
+            .as_str()
+            .unwrap()
+            .contains("no installer named `bogus`"),
+        "{report}"
+    );
+}

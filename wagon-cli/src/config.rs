@@ -180,25 +180,68 @@ impl Loaded {
     }
 }
 
-/// A password written literally (not as a `${VAR}` reference) in a URL's user information.
+/// Credentials written literally in a URL's user information: a password that is not exactly
+/// one `${VAR}` reference, or — with no password — a user name that is not one (a lone user name
+/// is often a token).
 fn has_literal_credentials(url: &str) -> bool {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|parsed| {
-            parsed
-                .password()
-                .map(|p| percent_encoding::percent_decode_str(p).collect::<Vec<u8>>())
-        })
-        // A reference is written `${VAR}`, which the parser leaves as `$%7BVAR%7D`.
-        .is_some_and(|password| !password.starts_with(b"$"))
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let decoded = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    match parsed.password() {
+        Some(password) => !is_reference(&decoded(password)),
+        None => !parsed.username().is_empty() && !is_reference(&decoded(parsed.username())),
+    }
 }
 
-/// Replaces `${VAR}` (and `$VAR`) with the variable's value, as a shell does; a missing variable
-/// is an error naming it.
+/// `${NAME}`, and nothing around it.
+fn is_reference(text: &str) -> bool {
+    text.strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .is_some_and(is_variable_name)
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Replaces each `${NAME}` with the variable's value; every other `$` stays as written. A missing
+/// variable, or a `${` that is not a `${NAME}`, is an error naming it.
+///
+/// Written here rather than with a shell-expansion crate: those also expand `$NAME` and
+/// `${NAME:-default}`, which would change what a `$` in an existing value means and let a
+/// default carry a literal password past [`has_literal_credentials`].
 pub fn expand_env(text: &str) -> anyhow::Result<String> {
-    shellexpand::env(text)
-        .map(std::borrow::Cow::into_owned)
-        .map_err(|err| anyhow::anyhow!("the environment variable {} is not set", err.var_name))
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            anyhow::bail!(
+                "`${{` without a closing `}}` in `{}`",
+                wagon_core::python::redact_url(text)
+            );
+        };
+        let name = &after[..end];
+        if !is_variable_name(name) {
+            anyhow::bail!("`${{{name}}}` is not a variable reference (write `${{NAME}}`)");
+        }
+        let value = std::env::var(name)
+            .map_err(|_| anyhow::anyhow!("the environment variable {name} is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -223,7 +266,16 @@ mod tests {
         assert!(!has_literal_credentials("https://pypi.corp/simple?a=b:c@d"));
         assert!(has_literal_credentials("HTTPS://bob:p%40ss@pypi.corp"));
         assert!(has_literal_credentials("https://bob:a%24b@pypi.corp"));
-        assert!(!has_literal_credentials("https://$USER:$TOKEN@pypi.corp"));
+        // Only a whole `${NAME}` is a reference (a review found these passing as references).
+        assert!(has_literal_credentials("https://$USER:$TOKEN@pypi.corp"));
+        assert!(has_literal_credentials("https://u:${UNSET:-hunter2}@x"));
+        assert!(has_literal_credentials("https://u:%24hunter2@x"));
+        assert!(has_literal_credentials("https://u:$-hunter2@x"));
+        assert!(has_literal_credentials("https://ghp_token123@x/simple"));
+        assert!(!has_literal_credentials("https://${TOKEN}@x/simple"));
+        assert!(!has_literal_credentials(
+            "https://__token__:${PYPI_TOKEN}@x/simple"
+        ));
     }
 
     #[test]
@@ -238,8 +290,12 @@ mod tests {
             expand_env("https://x/simple").ok().as_deref(),
             Some("https://x/simple")
         );
-        let path = std::env::var("PATH").unwrap_or_default();
+        let path = std::env::var("PATH").unwrap();
         assert_eq!(expand_env("${PATH}/x").ok(), Some(format!("{path}/x")));
+        // Every other `$` is kept as written.
+        assert_eq!(expand_env("pa$$word $HOME").unwrap(), "pa$$word $HOME");
+        assert!(expand_env("https://x/${UNCLOSED").is_err());
+        assert!(expand_env("${UNSET:-default}").is_err());
     }
 
     #[test]

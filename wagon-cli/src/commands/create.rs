@@ -118,7 +118,7 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             context.quiet,
         );
         let problems =
-            super::validate::check(context, &created.path, Some((&request.python, "unpack")))?
+            super::validate::check(context, &created.path, Some((&request.python, "unpack")))
                 .problems;
         drop(stage);
         problems

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use wagon_core::journeys::validate::{Findings, TrialInstall, validate};
 
 use super::Context;
@@ -41,7 +40,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let python = resolve_program(&args.python)?;
     let install_check =
         (!args.no_install_check).then_some((python.as_path(), args.installer.as_str()));
-    let findings = check(context, &args.archive, install_check)?;
+    let findings = check(context, &args.archive, install_check);
     let (manifest, problems) = (&findings.manifest, &findings.problems);
     drop(stage);
     let valid = problems.is_empty();
@@ -86,27 +85,26 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs the validate journey on `path`, with a trial install by the named installer into a
-/// virtualenv of the given interpreter. Shared with `create --validate`.
-pub fn check(
-    context: &Context,
-    path: &Path,
-    install_check: Option<(&Path, &str)>,
-) -> anyhow::Result<Findings> {
-    let installer = match install_check {
-        None => None,
-        Some((python, name)) => {
-            let installer = context.registry.installer(name).ok_or_else(|| {
-                anyhow!(
-                    "no installer named `{name}` (available: {})",
-                    context.registry.installer_names().join(", ")
-                )
-            })?;
-            Some((python, installer))
-        }
+/// virtualenv of the given interpreter. Shared with `create --validate`. An unknown installer is
+/// one more problem in the report, after the static checks, not a reason to skip them.
+pub fn check(context: &Context, path: &Path, install_check: Option<(&Path, &str)>) -> Findings {
+    let installer =
+        install_check.map(|(python, name)| (python, name, context.registry.installer(name)));
+    let trial = match &installer {
+        Some((python, _, Some(installer))) => Some(TrialInstall {
+            python,
+            installer: installer.as_ref(),
+        }),
+        _ => None,
     };
-    let trial = installer.as_ref().map(|(python, installer)| TrialInstall {
-        python,
-        installer: installer.as_ref(),
-    });
-    Ok(validate(path, &context.registry, context.limits, trial))
+    let mut findings = validate(path, &context.registry, context.limits, trial);
+    if let Some((_, name, None)) = installer
+        && findings.problems.is_empty()
+    {
+        findings.problems.push(format!(
+            "install check failed: no installer named `{name}` (available: {})",
+            context.registry.installer_names().join(", ")
+        ));
+    }
+    findings
 }
