@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::install::{JourneyError, unpack_with};
+use super::JourneyError;
+use super::read::unpack_with;
 use crate::archive::{Archive, ArchiveLayout, FILES_DIR, OutputFormat, WHEELS_DIR, write_archive};
 use crate::interpreter::Interpreter;
 use crate::manifest::MANIFEST_FILE;
