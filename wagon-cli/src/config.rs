@@ -46,6 +46,13 @@ pub struct CreateConfig {
     pub name: Option<String>,
     pub version: Option<String>,
     pub build_tag: Option<String>,
+    /// The machines to make the archive for (`--target`).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// The Python of targets that name none (`--python-version`).
+    pub python_version: Option<String>,
+    /// The resolver (builder) to use: `pip` (`--resolver`).
+    pub resolver: Option<String>,
 }
 
 /// `[install]`: defaults for `wagon install`.

@@ -89,6 +89,20 @@ pub struct BuildRequest<'a> {
     pub indexes: &'a IndexOptions,
     /// Arguments passed to the build tool untouched.
     pub extra_args: &'a [String],
+    /// The machines to build for; empty for the build interpreter's alone (one closure, no
+    /// targets recorded). A builder that cannot serve one says so.
+    pub targets: &'a [BuildTarget],
+}
+
+/// A machine a wheelhouse is built for.
+#[derive(Debug, Clone)]
+pub struct BuildTarget {
+    /// Its canonical name (`cp312-manylinux_2_28_x86_64`), as recorded in `package.json`.
+    pub tag: String,
+    /// Its tags and markers.
+    pub env: crate::environment::Environment,
+    /// Whether it is the build interpreter itself (so what builds here serves it).
+    pub host: bool,
 }
 
 /// What a build produced beyond the wheelhouse itself.
@@ -96,6 +110,9 @@ pub struct BuildRequest<'a> {
 pub struct BuildOutput {
     /// The package's own wheel, inside the wheelhouse.
     pub root_wheel: Option<PathBuf>,
+    /// With targets: each target's closure, as wheel file names in the wheelhouse, in the order
+    /// of the request's targets.
+    pub closures: Vec<Vec<String>>,
 }
 
 /// Why a build failed.

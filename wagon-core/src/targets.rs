@@ -242,6 +242,41 @@ impl Machine {
     }
 }
 
+/// The canonical name of a probed interpreter as a target: `cp311-manylinux_2_36_x86_64`.
+pub fn host_tag(interpreter: &Interpreter) -> String {
+    let report = &interpreter.report;
+    let python = report.python_version.replace('.', "");
+    let machine = &report.platform_machine;
+    let major_minor = |version: &str| version.replace('.', "_");
+    let platform = match (report.sys_platform.as_str(), &report.libc) {
+        ("linux", Some(libc)) if libc.kind == "musl" => {
+            format!("musllinux_{}_{machine}", major_minor(&libc.version))
+        }
+        ("linux", Some(libc)) => format!("manylinux_{}_{machine}", major_minor(&libc.version)),
+        ("darwin", _) => format!(
+            "macosx_{}_{machine}",
+            major_minor(report.macos_version.as_deref().unwrap_or("11.0"))
+        ),
+        _ => interpreter.legacy_platform(),
+    };
+    format!("cp{python}-{platform}")
+}
+
+/// An environment's marker values by name, as `package.json` records a target's.
+pub fn marker_values(env: &Environment) -> BTreeMap<String, String> {
+    // The marker environment serialises as its PEP 508 names; versions as their text.
+    let Ok(serde_json::Value::Object(values)) = serde_json::to_value(&env.markers) else {
+        return BTreeMap::new();
+    };
+    values
+        .into_iter()
+        .filter_map(|(key, value)| match value {
+            serde_json::Value::String(text) => Some((key, text)),
+            _ => None,
+        })
+        .collect()
+}
+
 fn cpython_version(language: &LanguageTag) -> Option<(u8, u8)> {
     match language {
         LanguageTag::CPython {
@@ -560,6 +595,10 @@ mod tests {
         assert_eq!(env.describe(), "cp311-manylinux_2_35_aarch64");
         assert!(holds(&env, "platform_release == '5.15.0-1051-aws'"));
         assert_eq!(env.python_full_version.to_string(), "3.11.9");
+        let recorded = marker_values(&env);
+        assert_eq!(recorded.len(), 11, "{recorded:?}");
+        assert_eq!(recorded["platform_release"], "5.15.0-1051-aws");
+        assert_eq!(recorded["python_full_version"], "3.11.9");
         assert!(fits(&env, "x-1.0-cp311-cp311-manylinux_2_17_aarch64.whl"));
     }
 }

@@ -25,6 +25,15 @@ impl Builder for PipWheel {
     }
 
     fn build(&self, request: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
+        // pip resolves for the interpreter that runs it (and evaluates markers there even with
+        // --platform, pypa/pip#11273): it serves the host alone.
+        if let Some(foreign) = request.targets.iter().find(|t| !t.host) {
+            return Err(failure(format!(
+                "pip resolves for the build interpreter only, so it cannot build for the target \
+                 {}; use Wagon's own resolver (--resolver wagon) for other machines",
+                foreign.tag
+            )));
+        }
         let root = match request.root {
             None => None,
             Some(Fetched::Wheels(wheels)) => {
@@ -75,7 +84,23 @@ impl Builder for PipWheel {
             }
             None => None,
         };
-        Ok(BuildOutput { root_wheel })
+        // Every wheel pip put in the wheelhouse is the host's closure.
+        let closures = if request.targets.is_empty() {
+            Vec::new()
+        } else {
+            let mut wheels: Vec<String> = fs_err::read_dir(request.wheel_dir)
+                .map_err(|e| io_failure(&e))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".whl"))
+                .collect();
+            wheels.sort();
+            vec![wheels; request.targets.len()]
+        };
+        Ok(BuildOutput {
+            root_wheel,
+            closures,
+        })
     }
 }
 

@@ -91,6 +91,22 @@ pub struct Args {
     #[arg(long, value_name = "PLATFORM")]
     supported_platform: Option<String>,
 
+    /// A machine to make the archive for (repeatable): a Python tag and a platform tag
+    /// (`cp312-manylinux_2_28_x86_64`, `cp310-win_amd64`, `cp311-macosx_11_0_arm64`), uv's
+    /// platform names with --python-version (`x86_64-pc-windows-msvc`), a JSON complete-platform
+    /// file, or `host`. Default: the build interpreter's platform alone.
+    #[arg(long = "target", value_name = "TARGET")]
+    targets: Vec<String>,
+
+    /// The Python version of targets that name none (uv's platform names): `3.12`.
+    #[arg(long, value_name = "VERSION")]
+    python_version: Option<String>,
+
+    /// Who resolves and fetches the closure: `pip` (the build interpreter's pip, which serves
+    /// that interpreter's platform alone).
+    #[arg(long, value_name = "NAME", env = "WAGON_RESOLVER")]
+    resolver: Option<String>,
+
     /// The GitHub API base for `gh:` sources (GitHub Enterprise: https://HOST/api/v3).
     #[arg(long, value_name = "URL", env = "WAGON_GITHUB_API_URL")]
     github_api_url: Option<String>,
@@ -217,7 +233,29 @@ fn request(context: &Context, args: Args) -> anyhow::Result<CreateRequest> {
         keep_wheels: args.keep_wheels,
         format,
         python,
-        builder: "pip".to_string(),
+        builder: args
+            .resolver
+            .or_else(|| defaults.resolver.clone())
+            .unwrap_or_else(|| "pip".to_string()),
+        targets: if args.targets.is_empty() {
+            defaults
+                .targets
+                .iter()
+                .map(|t| {
+                    // A complete-platform file is found beside wagon.toml.
+                    if t.ends_with(".json") {
+                        file.resolve(t).display().to_string()
+                    } else {
+                        t.clone()
+                    }
+                })
+                .collect()
+        } else {
+            args.targets
+        },
+        python_version: args
+            .python_version
+            .or_else(|| defaults.python_version.clone()),
         indexes: IndexOptions {
             index_url: args.index_url.or(file_index),
             extra_index_urls: if args.extra_index_url.is_empty() {

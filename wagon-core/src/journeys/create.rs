@@ -7,14 +7,17 @@ use std::path::{Path, PathBuf};
 use crate::archive::{ArchiveError, ArchiveLayout, OutputFormat, write_archive};
 use crate::interpreter::{Interpreter, InterpreterError};
 use crate::manifest::Manifest;
+use crate::manifest::TargetRecord;
 use crate::naming::archive_file_name;
 use crate::pack::{PackError, PackRequest, prepare};
 use crate::path_error::PathIoError;
 use crate::plugin::{
-    BuildError, BuildRequest, FetchRequest, Fetched, IndexOptions, Registry, SourceError,
+    BuildError, BuildRequest, BuildTarget, FetchRequest, Fetched, IndexOptions, Registry,
+    SourceError,
 };
 use crate::pylock::{LOCK_FILE, LockError, PyLock};
 use crate::python::{self, PythonSyntaxError};
+use crate::targets::{TargetError, TargetSpec};
 use crate::wheel::{WheelError, WheelInfo};
 use crate::wheelhouse;
 
@@ -30,6 +33,10 @@ pub struct CreateRequest {
     pub excludes: Vec<String>,
     /// Python tags as the user typed them (`py3`, `311`); empty means the build interpreter's.
     pub python_tags: Vec<String>,
+    /// The machines to make the archive for (`--target`); empty for the build interpreter's.
+    pub targets: Vec<String>,
+    /// The Python of targets that name none (uv's platform spellings): `3.12`.
+    pub python_version: Option<String>,
     pub build_tag: Option<String>,
     pub add_files: Vec<PathBuf>,
     pub output_dir: PathBuf,
@@ -93,6 +100,10 @@ pub enum CreateError {
     Archive(#[from] ArchiveError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    Targets(#[from] TargetError),
+    #[error("a target's wheels do not install together: {0}")]
+    TargetLock(#[source] crate::plan::PlanError),
 }
 
 fn io_error(
@@ -121,6 +132,12 @@ pub fn create(
     progress: &dyn Progress,
 ) -> Result<Created, CreateError> {
     let python_tags = check_inputs(request)?;
+    // Parsed before any slow work: a typo in a target must not cost a build.
+    let specs = request
+        .targets
+        .iter()
+        .map(|spec| TargetSpec::parse(spec, request.python_version.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
     let builder = registry
         .builder(&request.builder)
         .ok_or_else(|| CreateError::NoBuilder(request.builder.clone()))?;
@@ -139,6 +156,7 @@ pub fn create(
 
     progress.stage("probing the build interpreter");
     let build_target = Interpreter::probe(&request.python)?;
+    let targets = build_targets(&specs, &build_target)?;
     let work = crate::scratch::tempdir("wagon-create-").map_err(io_error(
         "create a scratch directory in",
         &std::env::temp_dir(),
@@ -150,19 +168,13 @@ pub fn create(
                 crate::python::redact_url(spec),
                 source.name()
             ));
-            let fetch_dir = make_dir(&work.path().join("source"))?;
-            let settings = request
-                .source_settings
-                .get(source.name())
-                .cloned()
-                .unwrap_or_default();
-            Some(source.fetch(&FetchRequest {
-                spec,
-                work_dir: &fetch_dir,
+            Some(fetch(
                 registry,
-                settings: &settings,
-                limits: request.limits,
-            })?)
+                request,
+                spec,
+                source.as_ref(),
+                work.path(),
+            )?)
         }
         None => None,
     };
@@ -181,6 +193,7 @@ pub fn create(
         work_dir: &make_dir(&work.path().join("build"))?,
         indexes: &request.indexes,
         extra_args: &request.extra_args,
+        targets: &targets,
     })?;
 
     progress.stage("inspecting the wheelhouse");
@@ -194,15 +207,14 @@ pub fn create(
     )?;
 
     progress.stage("packing the archive");
-    let (manifest, layout) = pack(
-        request,
-        identity,
-        python_tags,
-        &wheels,
+    let built = Built {
+        wheels: &wheels,
         excluded,
-        fetched.as_ref(),
-        &build_target,
-    )?;
+        fetched: fetched.as_ref(),
+        targets: &targets,
+        closures: output.closures,
+    };
+    let (manifest, layout) = pack(request, identity, python_tags, built, &build_target)?;
     let file_name = manifest.archive_name.clone();
     let destination = make_dir(&request.output_dir)?.join(&file_name);
     if destination.exists() && !request.force {
@@ -224,26 +236,103 @@ pub fn create(
     })
 }
 
-/// The archive's `package.json` and layout, with the lock for the build interpreter when the
-/// wheels install together there.
+/// Fetches `spec` with its source into the run's scratch `work` folder.
+fn fetch(
+    registry: &Registry,
+    request: &CreateRequest,
+    spec: &str,
+    source: &dyn crate::plugin::Source,
+    work: &Path,
+) -> Result<Fetched, CreateError> {
+    let fetch_dir = make_dir(&work.join("source"))?;
+    let settings = request
+        .source_settings
+        .get(source.name())
+        .cloned()
+        .unwrap_or_default();
+    Ok(source.fetch(&FetchRequest {
+        spec,
+        work_dir: &fetch_dir,
+        registry,
+        settings: &settings,
+        limits: request.limits,
+    })?)
+}
+
+/// What the build gave the packing step.
+struct Built<'a> {
+    wheels: &'a [PathBuf],
+    excluded: Vec<String>,
+    fetched: Option<&'a Fetched>,
+    targets: &'a [BuildTarget],
+    /// Each target's closure (wheel file names), in the order of `targets`.
+    closures: Vec<Vec<String>>,
+}
+
+/// The build targets for `specs`: `host` is the build interpreter as probed; a declared target
+/// whose name is the host's serves as the host too (what builds here fits it).
+fn build_targets(
+    specs: &[TargetSpec],
+    build_target: &Interpreter,
+) -> Result<Vec<BuildTarget>, CreateError> {
+    let host_tag = crate::targets::host_tag(build_target);
+    let mut targets: Vec<BuildTarget> = Vec::new();
+    for spec in specs {
+        let target = match spec {
+            TargetSpec::Host => BuildTarget {
+                tag: host_tag.clone(),
+                env: build_target.env.clone(),
+                host: true,
+            },
+            TargetSpec::Declared(machine) => BuildTarget {
+                tag: machine.tag.clone(),
+                env: machine.environment()?,
+                host: machine.tag == host_tag,
+            },
+        };
+        if !targets.iter().any(|t| t.tag == target.tag) {
+            targets.push(target);
+        }
+    }
+    Ok(targets)
+}
+
+/// The archive's `package.json` and layout, with the lock: for each target, or for the build
+/// interpreter when the wheels install together there.
 fn pack(
     request: &CreateRequest,
     identity: Identity,
     python_tags: Vec<String>,
-    wheels: &[PathBuf],
-    excluded: Vec<String>,
-    fetched: Option<&Fetched>,
+    built: Built<'_>,
     build_target: &Interpreter,
 ) -> Result<(Manifest, ArchiveLayout), CreateError> {
+    let records: Vec<TargetRecord> = built
+        .targets
+        .iter()
+        .zip(&built.closures)
+        .map(|(target, closure)| TargetRecord {
+            tag: target.tag.clone(),
+            marker_environment: crate::targets::marker_values(&target.env),
+            wheels: closure.clone(),
+        })
+        .collect();
+    let python_tags = if !python_tags.is_empty() {
+        python_tags
+    } else if records.is_empty() {
+        vec![build_target.default_python_tag()]
+    } else {
+        // `cp310.cp312`, as PEP 425 compresses a tag set.
+        let tags: std::collections::BTreeSet<String> = records
+            .iter()
+            .filter_map(|r| r.tag.split_once('-').map(|(python, _)| python.to_string()))
+            .collect();
+        tags.into_iter().collect()
+    };
     let pack_request = PackRequest {
         package_name: identity.name,
         package_version: identity.version,
         build_tag: request.build_tag.clone(),
-        python_tags: if python_tags.is_empty() {
-            vec![build_target.default_python_tag()]
-        } else {
-            python_tags
-        },
+        python_tags,
         // Recorded in package.json, which travels: never with a password in it.
         source: request
             .source
@@ -257,12 +346,12 @@ fn pack(
                     .collect::<Vec<_>>()
                     .join(" ")
             }),
-        wheels: wheels.to_vec(),
+        wheels: built.wheels.to_vec(),
         files: request.add_files.clone(),
-        excluded,
+        excluded: built.excluded,
         os_properties: crate::os_release::host_os_properties(),
         supported_platform: request.supported_platform.clone(),
-        targets: Vec::new(),
+        targets: records,
     };
     let prepared = prepare(&pack_request)?;
     let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
@@ -273,20 +362,34 @@ fn pack(
             serde_json::json!(identity.roots),
         );
     }
-    // The lock: the plan the native installer follows on the build interpreter's platform.
-    let extras = match fetched {
+    let extras = match built.fetched {
         Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
             .map(|r| r.extras.iter().map(ToString::to_string).collect())
             .unwrap_or_default(),
         _ => Vec::new(),
     };
-    match PyLock::for_environment(&manifest, &prepared.wheels, &extras, &build_target.env) {
+    // The lock: the plan the native installer (or uv, or pip) follows on each target, or on the
+    // build interpreter's platform.
+    let lock = if built.targets.is_empty() {
+        PyLock::for_environment(&manifest, &prepared.wheels, &extras, &build_target.env)
+    } else {
+        let closures: Vec<_> = built
+            .targets
+            .iter()
+            .zip(built.closures)
+            .map(|(target, closure)| (target.env.clone(), closure))
+            .collect();
+        PyLock::for_targets(&manifest, &prepared.wheels, &extras, &closures)
+    };
+    match lock {
         Ok(lock) => layout
             .metadata_files
             .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
-        Err(err) => tracing::warn!(
+        Err(err) if built.targets.is_empty() => tracing::warn!(
             "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
         ),
+        // A target's closure that does not hold together is the resolver's bug, not a warning.
+        Err(err) => return Err(CreateError::TargetLock(err)),
     }
     layout.manifest = manifest.to_json().map_err(PackError::from)?;
     Ok((manifest, layout))
