@@ -30,7 +30,8 @@ pub struct LimitArgs {
 /// A size flag's help: what it bounds, the units it takes, its default in those units.
 fn size_help(what: &str, default: u64) -> String {
     format!(
-        "{what} (1234 bytes, 500M, 16GiB…) [default: {}]",
+        "{what}: bytes, or with a unit (500MB, 16GiB; KiB/MiB/GiB are 1024-based, K/M/G and \
+         KB/MB/GB 1000-based) [default: {}]",
         Size(default)
     )
 }
