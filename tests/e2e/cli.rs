@@ -269,6 +269,14 @@ fn sizes_are_human_in_help_and_on_the_command_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("1234"), "{}", stderr(&out));
+    // IEC units: a bare K is 1000 bytes, not 1024.
+    let out = wagon()
+        .args(["--max-unpacked-bytes", "1K", "show"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("than 1000 bytes"), "{}", stderr(&out));
     let out = wagon()
         .args(["--max-unpacked-bytes", "12 apples", "show"])
         .arg(&archive)

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod external;
 mod interpreter_args;
+mod limits;
 mod registry;
 mod ui;
 
@@ -17,7 +18,9 @@ use std::process::ExitCode;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use commands::{completions, create, get_file, install, list_files, lock, show, validate};
-use ui::GLOBAL;
+
+/// The heading global options are listed under in every command's help.
+const GLOBAL: &str = "Global options";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,7 +60,7 @@ struct Cli {
     list: bool,
 
     #[command(flatten)]
-    limits: ui::LimitArgs,
+    limits: limits::LimitArgs,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -100,6 +103,9 @@ fn builtin_commands() -> Vec<(String, String)> {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
+    // `--color` here and `--json` in `usage_error` are read from the raw words, not from clap's
+    // result: clap prints its own help and errors before parsing completes (as cargo does), and
+    // these must already honour both.
     let color = ui::ColorChoice::from_args(&args);
     let matches = match Cli::command()
         .color(color.to_clap())
@@ -136,8 +142,8 @@ fn asks_for_json(matches: &ArgMatches) -> bool {
     })
 }
 
-/// Clap's own message and exit status; when the words asked for `--json`, the error is also
-/// printed on stdout as JSON, as every other error then is.
+/// Clap's own message and exit status; when the words asked for `--json` (read from the words:
+/// see `main`), the error is also printed on stdout as JSON, as every other error then is.
 fn usage_error(err: &clap::Error, args: &[OsString]) -> ExitCode {
     let asked_json = args
         .iter()

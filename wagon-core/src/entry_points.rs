@@ -47,8 +47,8 @@ pub enum EntryPointError {
     Name(String),
 }
 
-/// Parses the script sections of an `entry_points.txt` (INI, as `configparser` reads it) and
-/// checks every script's name and value.
+/// Parses the script sections of an `entry_points.txt` as pip's readers do (see the module doc:
+/// not as an INI file) and checks every script's name and value.
 pub fn scripts(text: &str) -> Result<Vec<Script>, EntryPointError> {
     // Python splits lines on these too (`str.splitlines`): a section Wagon would skip could
     // then hide a console script pip installs.

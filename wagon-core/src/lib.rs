@@ -24,6 +24,7 @@ pub mod process;
 pub mod pylock;
 pub mod python;
 pub mod record;
+pub mod redact;
 pub mod scratch;
 pub mod size;
 pub mod targets;

@@ -24,7 +24,7 @@ pub fn render(command: &Command) -> String {
         .chain(command.get_args().map(|arg| {
             let arg = arg.to_string_lossy();
             if arg.contains("://") {
-                crate::python::redact_url(&arg)
+                crate::redact::redact_url(&arg)
             } else {
                 arg.into_owned()
             }

@@ -3,7 +3,8 @@
 //!
 //! Everything Wagon knows about Python's rules comes from Astral's `uv-*` crates, pinned together
 //! in the workspace manifest. The rest of Wagon imports these names from here, never from the
-//! crates themselves, so an upgrade of those crates touches this file alone.
+//! crates themselves, so an upgrade of those crates touches this file alone (and `redact`, which
+//! masks credentials in URLs with `uv-redacted`: not Python packaging).
 
 use std::str::FromStr;
 
@@ -153,20 +154,6 @@ pub fn parse_core_metadata(bytes: &[u8], source: &str) -> Result<CoreMetadata, P
     })
 }
 
-/// A URL as it may be shown or logged: a password (or a lone user name, often a token) replaced
-/// by `****` (`https://user:****@host/`), by uv's `DisplaySafeUrl`. Text that is no URL is shown
-/// as written unless it holds an `@`, which could precede a secret.
-pub fn redact_url(text: &str) -> String {
-    match uv_redacted::DisplaySafeUrl::parse(text) {
-        Ok(url) => url.to_string(),
-        Err(_) if !text.contains('@') => text.to_string(),
-        Err(_) => text.split_once("://").map_or_else(
-            || "****".to_string(),
-            |(scheme, _)| format!("{scheme}://****"),
-        ),
-    }
-}
-
 /// Whether a requirement applies in `env` when the requiring project was asked for `extras`.
 pub fn requirement_applies(
     req: &Requirement,
@@ -262,24 +249,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(body.display_name, "a");
-    }
-
-    #[test]
-    fn urls_are_shown_without_secrets() {
-        assert_eq!(
-            redact_url("https://bob:hunter2@pypi.corp/simple"),
-            "https://bob:****@pypi.corp/simple"
-        );
-        assert_eq!(
-            redact_url("https://ghp_token@pypi.corp/simple"),
-            "https://****@pypi.corp/simple"
-        );
-        assert_eq!(
-            redact_url("https://pypi.org/simple"),
-            "https://pypi.org/simple"
-        );
-        assert_eq!(redact_url("--no-index"), "--no-index");
-        assert_eq!(redact_url("http://a:b@c:d@[x"), "http://****");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Byte sizes as people write and read them: `16GiB`, `500M`, `1234` in, `16 GiB` out — for
 //! the limit flags and for every message that names a size.
 //!
-//! Units follow GNU coreutils: a bare `K`, `M`, `G`… or `KiB`, `MiB`, `GiB`… count in powers of
-//! 1024, `KB`, `MB`, `GB`… in powers of 1000. A size too large for 64 bits saturates to the
-//! largest one rather than wrapping, so `--max-unpacked-bytes 99EiB` means "no limit".
+//! Reading is the `parse-size` crate's, with its IEC units: `KiB`, `MiB`, `GiB`… (or `Ki`, `Mi`…)
+//! count in powers of 1024, `K`, `M`, `G`… and `KB`, `MB`, `GB`… in powers of 1000, any case;
+//! fractions (`1.5GiB`) and digit groups (`1_000_000`) are allowed. A size too large for 64 bits
+//! saturates to the largest one rather than failing, so `--max-unpacked-bytes 99EiB` means "no
+//! limit".
 
 use std::fmt;
 use std::str::FromStr;
@@ -47,88 +49,35 @@ impl fmt::Display for Size {
 }
 
 /// Why a size could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a size: write a number of bytes, optionally with a unit \
+     (1234, 500M, 16GiB, 2GB; KiB/MiB/GiB are 1024-based, K/M/G and KB/MB/GB 1000-based)"
+)]
 pub struct ParseSizeError(String);
-
-impl fmt::Display for ParseSizeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` is not a size: write a number of bytes, optionally with a unit \
-             (1234, 500M, 16GiB, 2GB; K/M/G and KiB/MiB/GiB are 1024-based, KB/MB/GB 1000-based)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ParseSizeError {}
 
 impl FromStr for Size {
     type Err = ParseSizeError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = || ParseSizeError(text.to_string());
         let trimmed = text.trim();
-        let split = trimmed
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(trimmed.len());
-        let (number, unit) = trimmed.split_at(split);
-        let scale = unit_scale(unit.trim()).ok_or_else(invalid)?;
-        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        if whole.is_empty() && fraction.is_empty() {
-            return Err(invalid());
+        // `Display` spells out `bytes` below 1 KiB; the crate knows only `B`.
+        let input = ["bytes", "byte"]
+            .into_iter()
+            .find_map(|word| strip_word(trimmed, word))
+            .map_or_else(|| trimmed.to_string(), |number| format!("{number}B"));
+        match parse_size::parse_size(&input) {
+            Ok(bytes) => Ok(Size(bytes)),
+            Err(parse_size::Error::PosOverflow) => Ok(Size(u64::MAX)),
+            Err(_) => Err(ParseSizeError(text.to_string())),
         }
-        if !whole.bytes().all(|b| b.is_ascii_digit())
-            || !fraction.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(invalid());
-        }
-        // Whole part in integers, so that exact sizes stay exact however large; digits past
-        // 64 bits saturate. The fraction only adds what it is worth of one unit.
-        let mut bytes: u128 = 0;
-        for digit in whole.bytes() {
-            bytes = bytes
-                .saturating_mul(10)
-                .saturating_add(u128::from(digit - b'0'));
-        }
-        bytes = bytes.saturating_mul(u128::from(scale));
-        if !fraction.is_empty() {
-            let mut numerator: u128 = 0;
-            let mut denominator: u128 = 1;
-            // Beyond 19 digits the fraction cannot change a 64-bit result.
-            for digit in fraction.bytes().take(19) {
-                numerator = numerator * 10 + u128::from(digit - b'0');
-                denominator *= 10;
-            }
-            bytes = bytes.saturating_add(numerator * u128::from(scale) / denominator);
-        }
-        Ok(Size(u64::try_from(bytes).unwrap_or(u64::MAX)))
     }
 }
 
-/// The number of bytes one `unit` stands for (case-insensitive), `None` for an unknown unit.
-fn unit_scale(unit: &str) -> Option<u64> {
-    let unit = unit.to_ascii_lowercase();
-    let (prefix, rest) = match unit.chars().next() {
-        None => return Some(1),
-        Some(first) => unit.split_at(first.len_utf8()),
-    };
-    let power = match prefix {
-        "b" if rest.is_empty() || rest == "ytes" || rest == "yte" => return Some(1),
-        "k" => 1,
-        "m" => 2,
-        "g" => 3,
-        "t" => 4,
-        "p" => 5,
-        "e" => 6,
-        _ => return None,
-    };
-    let base: u64 = match rest {
-        "" | "i" | "ib" => 1024,
-        "b" => 1000,
-        _ => return None,
-    };
-    base.checked_pow(power)
+/// `text` without a trailing `word` (any case), if it ends with one.
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let (head, tail) = text.split_at_checked(text.len().checked_sub(word.len())?)?;
+    tail.eq_ignore_ascii_case(word).then_some(head)
 }
 
 #[cfg(test)]
@@ -142,19 +91,41 @@ mod tests {
     #[test]
     fn reads_plain_bytes_and_units() {
         assert_eq!(parse("1234"), 1234);
-        assert_eq!(parse("500M"), 500 << 20);
         assert_eq!(parse("16GiB"), 16 << 30);
         assert_eq!(parse("16 GiB"), 16 << 30);
-        assert_eq!(parse("2gb"), 2_000_000_000);
-        assert_eq!(parse("1.5K"), 1536);
+        assert_eq!(parse("500Mi"), 500 << 20);
+        assert_eq!(parse("1.5KiB"), 1536);
         assert_eq!(parse("10B"), 10);
         assert_eq!(parse("3 bytes"), 3);
-        assert_eq!(parse(".5KiB"), 512);
+        assert_eq!(parse("1 Byte"), 1);
+        assert_eq!(parse(" 1_000 \n"), 1000);
+    }
+
+    #[test]
+    fn bare_prefixes_are_decimal_as_iec_says() {
+        // IEC 80000-13: K, M, G (with or without B) are powers of 1000; only KiB, MiB, GiB
+        // are powers of 1024.
+        assert_eq!(parse("500M"), 500_000_000);
+        assert_eq!(parse("500MB"), 500_000_000);
+        assert_eq!(parse("2gb"), 2_000_000_000);
+        assert_eq!(parse("1.5K"), 1500);
+        assert_eq!(parse("16G"), 16_000_000_000);
     }
 
     #[test]
     fn refuses_what_is_not_a_size() {
-        for bad in ["", "GiB", "-1", "1.2.3", "12 apples", "1X", "1 KiBB", "."] {
+        for bad in [
+            "",
+            "GiB",
+            "-1",
+            "1.2.3",
+            "12 apples",
+            "1X",
+            "1 KiBB",
+            ".",
+            "bytes",
+            "1 bytess",
+        ] {
             assert!(bad.parse::<Size>().is_err(), "{bad:?} parsed");
         }
     }

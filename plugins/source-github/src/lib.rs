@@ -112,7 +112,7 @@ impl Source for GithubSource {
         let url = tarball_url(&api, &repo).ok_or_else(|| {
             fail(format!(
                 "the GitHub API address `{}` is not an http(s) URL",
-                wagon_core::python::redact_url(&api)
+                wagon_core::redact::redact_url(&api)
             ))
         })?;
         let url = url.as_str();
@@ -129,7 +129,7 @@ impl Source for GithubSource {
                     repo.owner,
                     repo.repo,
                     repo.reference.as_deref().unwrap_or("its default branch"),
-                    wagon_core::python::redact_url(url)
+                    wagon_core::redact::redact_url(url)
                 ))
             } else {
                 fail(message)

@@ -13,7 +13,7 @@ use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use url::Url;
 use wagon_core::plugin::{FetchRequest, Fetched, Source, SourceError};
-use wagon_core::python::redact_url;
+use wagon_core::redact::redact_url;
 
 /// Fetches sources by URL.
 #[derive(Debug, Default, Clone, Copy)]

@@ -84,39 +84,21 @@ fn epoch_from(value: Option<&str>) -> u64 {
 /// no time zone, so the UTC fields are stored (as Python's `zipfile` and `SOURCE_DATE_EPOCH`
 /// tooling do), and it counts in 2-second steps, so an odd second is rounded down.
 fn zip_time(epoch: u64) -> zip::DateTime {
-    let epoch = epoch.clamp(DEFAULT_EPOCH, LATEST_ZIP_EPOCH);
-    let (days, seconds) = (epoch / 86_400, epoch % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    // In range by the clamp above, so the fallback is never taken.
+    // In range by the clamp (1980 to 2107 fits an i64, `time` and zip), so no fallback below is
+    // ever taken.
+    let seconds = i64::try_from(epoch.clamp(DEFAULT_EPOCH, LATEST_ZIP_EPOCH)).unwrap_or(i64::MAX);
+    let Ok(utc) = time::OffsetDateTime::from_unix_timestamp(seconds) else {
+        return zip::DateTime::default();
+    };
     zip::DateTime::from_date_and_time(
-        year,
-        month,
-        day,
-        (seconds / 3600) as u8,
-        (seconds / 60 % 60) as u8,
-        (seconds % 60) as u8 & !1,
+        u16::try_from(utc.year()).unwrap_or_default(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second() & !1,
     )
     .unwrap_or_default()
-}
-
-/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u16, u8, u8) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year as u16, month as u8, day as u8)
 }
 
 /// Writes `layout` to `destination` atomically, every entry dated [`entry_epoch`].
@@ -428,14 +410,6 @@ mod tests {
         assert_eq!(fields(951_868_800), (2000, 3, 1, 0, 0, 0));
         assert_eq!(fields(LATEST_ZIP_EPOCH), (2107, 12, 31, 23, 59, 58));
         assert_eq!(fields(u64::MAX), (2107, 12, 31, 23, 59, 58));
-    }
-
-    #[test]
-    fn days_count_to_the_gregorian_calendar() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(59), (1970, 3, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(47_541), (2100, 3, 1));
     }
 
     #[test]
