@@ -235,7 +235,7 @@ pub fn expand_env(text: &str) -> anyhow::Result<String> {
         let Some(end) = after.find('}') else {
             anyhow::bail!(
                 "`${{` without a closing `}}` in `{}`",
-                wagon_core::python::redact_url(text)
+                wagon_core::redact::redact_url(text)
             );
         };
         let name = &after[..end];

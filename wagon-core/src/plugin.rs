@@ -60,7 +60,7 @@ impl SourceError {
     pub fn new(source_name: &str, spec: &str, message: impl Into<String>) -> Self {
         Self {
             source_name: source_name.to_string(),
-            spec: crate::python::redact_url(spec),
+            spec: crate::redact::redact_url(spec),
             message: message.into(),
         }
     }

@@ -148,7 +148,7 @@ pub fn create(
             registry
                 .source_for(spec)
                 .ok_or_else(|| CreateError::UnknownSource {
-                    spec: crate::python::redact_url(spec),
+                    spec: crate::redact::redact_url(spec),
                     tried: registry.source_names().join(", "),
                 })?,
         )),
@@ -165,7 +165,7 @@ pub fn create(
         Some((spec, source)) => {
             progress.stage(&format!(
                 "fetching {} ({} source)",
-                crate::python::redact_url(spec),
+                crate::redact::redact_url(spec),
                 source.name()
             ));
             Some(fetch(
@@ -337,7 +337,7 @@ fn pack(
         source: request
             .source
             .as_deref()
-            .map(crate::python::redact_url)
+            .map(crate::redact::redact_url)
             .unwrap_or_else(|| {
                 request
                     .requirement_files
