@@ -113,3 +113,26 @@ fn package_json_is_the_first_entry_of_our_archives() {
         "demo-app/package.json"
     );
 }
+
+/// A reader that stops early (`wagon show X | head`) ends the output quietly: exit 0, no panic
+/// (`println!` panicked on the closed pipe).
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = crate::common::demo_archive(dir.path(), crate::common::Format::TarGz);
+    for command in ["show", "list-files"] {
+        let mut child = crate::common::wagon_std()
+            .arg(command)
+            .arg(&archive)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before wagon has written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{command}: {stderr}");
+    }
+}

@@ -123,6 +123,8 @@ fn main() -> ExitCode {
     watch_interrupts();
     match run(cli) {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): it had what it wanted.
+        Err(err) if ui::output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             ui::print_error(&err);
             ExitCode::FAILURE
@@ -207,15 +209,17 @@ fn watch_interrupts() {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.list {
-        println!("Built-in commands:");
+        crate::ui::output::line(format_args!("Built-in commands:"))?;
         for (name, about) in builtin_commands() {
-            println!("    {name:<12} {about}");
+            crate::ui::output::line(format_args!("    {name:<12} {about}"))?;
         }
         let found = external::discover();
         if !found.is_empty() {
-            println!("Installed commands (wagon-<name> on PATH or in $WAGON_HOME/bin):");
+            crate::ui::output::line(format_args!(
+                "Installed commands (wagon-<name> on PATH or in $WAGON_HOME/bin):"
+            ))?;
             for name in found {
-                println!("    {name}");
+                crate::ui::output::line(format_args!("    {name}"))?;
             }
         }
         return Ok(ExitCode::SUCCESS);

@@ -152,9 +152,9 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "validated": validate && problems.is_empty(),
             "problems": problems,
         });
-        println!("{report}");
+        crate::ui::output::line(format_args!("{report}"))?;
     } else {
-        println!("{}", created.path.display());
+        crate::ui::output::line(format_args!("{}", created.path.display()))?;
         if !context.quiet {
             eprintln!(
                 "created {} {} with {} wheels ({})",

@@ -125,7 +125,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
             "written": destination,
             "bytes": written,
         });
-        println!("{report}");
+        crate::ui::output::line(format_args!("{report}"))?;
     } else if !context.quiet {
         eprintln!("wrote {} ({})", destination.display(), Size(written));
     }

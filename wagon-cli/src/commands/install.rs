@@ -116,7 +116,7 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
             "planned": plan.wheels.iter().map(|w| format!("{}=={}", w.name, w.version)).collect::<Vec<_>>(),
             "installed": outcome.installed,
         });
-        println!("{report}");
+        crate::ui::output::line(format_args!("{report}"))?;
     } else if !context.quiet {
         let requested: Vec<String> = plan
             .requested()

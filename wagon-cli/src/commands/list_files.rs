@@ -14,10 +14,10 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let contents = archive.walk(|_, _, _| Ok(Flow::Continue))?;
     let files: Vec<&str> = contents.files_in(FILES_DIR).collect();
     if args.json {
-        println!("{}", serde_json::to_string(&files)?);
+        crate::ui::output::line(format_args!("{}", serde_json::to_string(&files)?))?;
     } else {
         for file in files {
-            println!("{file}");
+            crate::ui::output::line(format_args!("{file}"))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -52,9 +52,9 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
             "packages": lock.packages.len(),
             "environments": environments,
         });
-        println!("{report}");
+        crate::ui::output::line(format_args!("{report}"))?;
     } else {
-        println!("{}", destination.display());
+        crate::ui::output::line(format_args!("{}", destination.display()))?;
         if !context.quiet {
             eprintln!(
                 "locked {} packages for `{}`",

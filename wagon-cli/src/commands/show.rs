@@ -21,7 +21,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         pretty_json(&value)?
     };
-    println!("{}", String::from_utf8_lossy(&text));
+    crate::ui::output::line(format_args!("{}", String::from_utf8_lossy(&text)))?;
     // The document is shown either way (it helps to see it), but a broken one is an error.
     if !problems.is_empty() {
         eprintln!(

@@ -55,10 +55,10 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
             "locked": findings.unused_wheels.is_some(),
             "unused_wheels": findings.unused_wheels.clone().unwrap_or_default(),
         });
-        println!("{report}");
+        crate::ui::output::line(format_args!("{report}"))?;
     } else if valid {
         if !context.quiet {
-            println!("{}: valid", args.archive.display());
+            crate::ui::output::line(format_args!("{}: valid", args.archive.display()))?;
             match &findings.unused_wheels {
                 None => eprintln!("note: no pylock.toml (`wagon lock` adds one)"),
                 Some(unused) if !unused.is_empty() => {

@@ -69,7 +69,8 @@ pub fn print_json_error(message: &str, kind: Option<&str>) {
     if let Some(kind) = kind {
         error["kind"] = serde_json::json!(kind);
     }
-    println!("{}", serde_json::json!({ "error": error }));
+    // Best effort: a reader that went away needs no error report.
+    let _ = super::output::line(serde_json::json!({ "error": error }));
 }
 
 /// `error:`, in bold red when colour is on, as cargo and uv print it.

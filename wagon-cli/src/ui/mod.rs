@@ -4,6 +4,7 @@
 mod color;
 mod errors;
 mod logging;
+pub mod output;
 mod progress;
 
 use std::io::IsTerminal;
