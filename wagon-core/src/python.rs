@@ -17,6 +17,10 @@ pub use uv_platform_tags::{
     Tags, TagsOptions,
 };
 
+// For the resolver (wagon-resolver): specifier parts (is it a pin? does it name a pre-release?),
+// and turning a PubGrub range back into words.
+pub use uv_pep440::{Operator, VersionSpecifier, strip_local_version_sentinels};
+
 /// A PEP 508 requirement as found in wheel metadata (`Requires-Dist`).
 pub type Requirement = uv_pep508::Requirement<uv_pypi_types::VerbatimParsedUrl>;
 
