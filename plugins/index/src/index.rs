@@ -107,3 +107,12 @@ impl Index {
         download::fetch_all(&self.client, &self.cache, files, self.parallel_downloads)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_client_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Index>();
+    }
+}

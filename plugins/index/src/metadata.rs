@@ -43,8 +43,11 @@ pub(crate) fn fetch(
     }
     let bytes = find(client, cache, file, wheel)?;
     let metadata = parse(file, wheel, &bytes)?;
-    if let Some(path) = &cached_at {
-        cache.write(path, &bytes)?;
+    // A cache that cannot be written costs the next run a request, not this run its answer.
+    if let Some(path) = &cached_at
+        && let Err(err) = cache.write(path, &bytes)
+    {
+        tracing::warn!("not caching the metadata of {}: {err}", file.raw_filename);
     }
     Ok(metadata)
 }
