@@ -21,6 +21,14 @@ pub use uv_platform_tags::{
 // and turning a PubGrub range back into words.
 pub use uv_pep440::{Operator, VersionSpecifier, strip_local_version_sentinels};
 
+// For the package index client (`wagon-index`): distribution file names (wheel or sdist) and the
+// PEP 691 simple API's file entries, hashes, yank marks and lenient `Requires-Python`.
+pub use uv_distribution_filename::{DistFilename, SourceDistFilename};
+pub use uv_pypi_types::{
+    CoreMetadata as SimpleApiMetadata, Hashes, LenientVersionSpecifiers, PypiFile,
+    PypiSimpleDetail, Yanked,
+};
+
 /// A PEP 508 requirement as found in wheel metadata (`Requires-Dist`).
 pub type Requirement = uv_pep508::Requirement<uv_pypi_types::VerbatimParsedUrl>;
 

@@ -4,13 +4,16 @@
 //! Downloads honour corporate networks: proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` (and
 //! `NO_PROXY`), and TLS verified against the system's certificate store — including
 //! `SSL_CERT_FILE`/`SSL_CERT_DIR`, where a company CA that re-signs traffic lives — never only a
-//! bundled root list. [`download`] is public so that sources built on URLs (GitHub) share it.
+//! bundled root list. [`download`] is public so that sources built on URLs (GitHub) share it,
+//! and [`agent_config`] so that the package index client shares the network setup.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use ureq::config::ConfigBuilder;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::typestate::AgentScope;
 use url::Url;
 use wagon_core::plugin::{FetchRequest, Fetched, Source, SourceError};
 use wagon_core::redact::redact_url;
@@ -110,23 +113,32 @@ pub fn download(url: &str, headers: &[(&str, String)], destination: &Path) -> Re
 }
 
 fn agent() -> ureq::Agent {
+    agent_config(&[]).build().into()
+}
+
+/// The agent settings every Wagon download shares: proxies from the environment, TLS verified
+/// against the system's store plus `extra_roots` (a `--cert` bundle), a generous timeout and
+/// Wagon's user agent. Public so the package index client builds on the same network setup.
+pub fn agent_config(extra_roots: &[Certificate<'static>]) -> ConfigBuilder<AgentScope> {
     ureq::Agent::config_builder()
-        .tls_config(TlsConfig::builder().root_certs(system_roots()).build())
+        .tls_config(
+            TlsConfig::builder()
+                .root_certs(trusted_roots(extra_roots))
+                .build(),
+        )
         .proxy(ureq::Proxy::try_from_env())
         .timeout_global(Some(Duration::from_secs(600)))
         .user_agent(format!("wagon/{}", wagon_core::WAGON_VERSION))
-        .build()
-        .into()
 }
 
-/// The system's trusted roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`); Mozilla's list only
-/// when the system has none.
-fn system_roots() -> RootCerts {
+/// The system's trusted roots (honouring `SSL_CERT_FILE` and `SSL_CERT_DIR`) and `extra`;
+/// Mozilla's list only when there are none of either.
+fn trusted_roots(extra: &[Certificate<'static>]) -> RootCerts {
     let loaded = rustls_native_certs::load_native_certs();
     for error in &loaded.errors {
         tracing::warn!("reading the system certificate store: {error}");
     }
-    if loaded.certs.is_empty() {
+    if loaded.certs.is_empty() && extra.is_empty() {
         tracing::warn!("no system certificates found; falling back to the bundled Mozilla roots");
         return RootCerts::WebPki;
     }
@@ -134,6 +146,7 @@ fn system_roots() -> RootCerts {
         .certs
         .iter()
         .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .chain(extra.iter().cloned())
         .collect();
     RootCerts::new_with_certs(&certs)
 }

@@ -25,27 +25,76 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 ///
 /// - `/simple/` and `/simple/{project}/`: PEP 503 HTML, or PEP 691 JSON when the
 ///   `Accept` header prefers `application/vnd.pypi.simple.v1+json`;
-/// - `/files/{filename}`: a distribution's bytes;
+/// - `/files/{filename}`: a distribution's bytes (ranges with [`IndexOptions::ranges`]);
+/// - `/files/{wheel}.metadata`: the wheel's METADATA, with [`IndexOptions::core_metadata`];
 /// - `/static/{path}`: any file under the directory, for URL sources;
 /// - `/repos/{owner}/{repo}/tarball/{ref}`: GitHub's tarball API, served from
 ///   `github/{owner}/{repo}/{ref}.tar.gz` under the directory.
 ///
 /// Everything else is 404. Each connection gets one response and `Connection: close`.
+///
+/// A distribution `F` with a sidecar file `F.yanked` is listed as yanked, with the sidecar's
+/// text (trimmed) as the reason. [`IndexOptions`] turns on what only some tests want: PEP 658
+/// metadata files, `Range` requests, an HTML-only index, required credentials.
 pub struct LoopbackIndex {
     addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Mutex<Vec<LoggedRequest>>>,
     stop: Arc<AtomicBool>,
     accept_thread: Option<JoinHandle<()>>,
+}
+
+/// Whether and how the index offers PEP 658/714 metadata files (`/files/{wheel}.metadata`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CoreMetadata {
+    /// Neither served nor advertised (404), as before PEP 658.
+    #[default]
+    Absent,
+    /// Served and advertised with its sha256 (`data-core-metadata` and `data-dist-info-metadata`
+    /// in HTML, `core-metadata` in JSON).
+    Advertised,
+    /// Served but not advertised, as some mirrors do.
+    Unadvertised,
+}
+
+/// What an index offers beyond the plain PEP 503/691 pages and files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexOptions {
+    /// PEP 658/714 metadata files.
+    pub core_metadata: CoreMetadata,
+    /// Answer `Range: bytes=a-b` and `bytes=-n` on `/files/` with 206; otherwise the header is
+    /// ignored and the whole file sent (200).
+    pub ranges: bool,
+    /// Serve HTML whatever the `Accept` header asks (an index without PEP 691).
+    pub html_only: bool,
+    /// Require HTTP Basic credentials `(user, password)` on every route (401 without).
+    pub basic_auth: Option<(String, String)>,
+}
+
+/// One request as the index saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// The path, percent-decoded, without query.
+    pub path: String,
+    /// The `Range` header, if sent.
+    pub range: Option<String>,
+    /// The `Authorization` header, if sent.
+    pub authorization: Option<String>,
 }
 
 impl LoopbackIndex {
     /// Starts serving `dir` on an ephemeral loopback port.
     pub fn serve(dir: &Path) -> LoopbackIndex {
+        LoopbackIndex::serve_with(dir, IndexOptions::default())
+    }
+
+    /// Starts serving `dir` with `options` on an ephemeral loopback port.
+    pub fn serve_with(dir: &Path, options: IndexOptions) -> LoopbackIndex {
         let listener = TcpListener::bind("127.0.0.1:0").expect("cannot bind a loopback port");
         let addr = listener.local_addr().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let root = Arc::new(dir.to_path_buf());
+        let options = Arc::new(options);
         let accept_thread = {
             let (log, stop) = (Arc::clone(&log), Arc::clone(&stop));
             thread::Builder::new()
@@ -57,7 +106,8 @@ impl LoopbackIndex {
                         }
                         let Ok(stream) = stream else { continue };
                         let (root, log) = (Arc::clone(&root), Arc::clone(&log));
-                        thread::spawn(move || handle(stream, &root, &log));
+                        let options = Arc::clone(&options);
+                        thread::spawn(move || handle(stream, &root, &options, &log));
                     }
                 })
                 .unwrap()
@@ -92,7 +142,27 @@ impl LoopbackIndex {
 
     /// Paths (percent-decoded, without query) of all requests so far, in arrival order.
     pub fn requests(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect()
+    }
+
+    /// All requests so far with the headers tests look at, in arrival order.
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// How many requests so far had exactly this path.
+    pub fn count(&self, path: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
     }
 }
 
@@ -142,12 +212,15 @@ struct Request {
     method: String,
     path: String,
     accept: Option<String>,
+    range: Option<String>,
+    authorization: Option<String>,
 }
 
 struct Response {
     status: u16,
     content_type: &'static str,
     body: Vec<u8>,
+    extra_headers: Vec<String>,
 }
 
 impl Response {
@@ -156,6 +229,7 @@ impl Response {
             status: 200,
             content_type,
             body,
+            extra_headers: Vec::new(),
         }
     }
 
@@ -164,18 +238,34 @@ impl Response {
             status,
             content_type: "text/plain",
             body: format!("{status} {}\n", reason(status)).into_bytes(),
+            extra_headers: Vec::new(),
         }
     }
 }
 
-fn handle(mut stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) {
+fn handle(
+    mut stream: TcpStream,
+    root: &Path,
+    options: &IndexOptions,
+    log: &Mutex<Vec<LoggedRequest>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let Some(request) = read_request(&stream) else {
         return send(&mut stream, &Response::error(400), true);
     };
-    log.lock().unwrap().push(request.path.clone());
-    let response = if matches!(request.method.as_str(), "GET" | "HEAD") {
-        route(&request, root)
+    log.lock().unwrap().push(LoggedRequest {
+        path: request.path.clone(),
+        range: request.range.clone(),
+        authorization: request.authorization.clone(),
+    });
+    let response = if !authorized(&request, options) {
+        let mut response = Response::error(401);
+        response
+            .extra_headers
+            .push("WWW-Authenticate: Basic realm=\"loopback\"".to_owned());
+        response
+    } else if matches!(request.method.as_str(), "GET" | "HEAD") {
+        route(&request, root, options)
     } else {
         Response::error(405)
     };
@@ -184,8 +274,13 @@ fn handle(mut stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) {
 }
 
 fn send(stream: &mut TcpStream, response: &Response, with_body: bool) {
+    let extra: String = response
+        .extra_headers
+        .iter()
+        .map(|h| format!("{h}\r\n"))
+        .collect();
     let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         response.status,
         reason(response.status),
         response.content_type,
@@ -210,6 +305,8 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
     let raw_path = target.split(['?', '#']).next()?;
     let path = percent_decode(raw_path)?;
     let mut accept = None;
+    let mut range = None;
+    let mut authorization = None;
     loop {
         line.clear();
         if reader.read_line(&mut line).ok()? == 0 {
@@ -219,25 +316,42 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
         if header.is_empty() {
             break;
         }
-        if let Some((key, value)) = header.split_once(':')
-            && key.trim().eq_ignore_ascii_case("accept")
-        {
-            accept = Some(value.trim().to_owned());
+        if let Some((key, value)) = header.split_once(':') {
+            let value = Some(value.trim().to_owned());
+            match key.trim().to_ascii_lowercase().as_str() {
+                "accept" => accept = value,
+                "range" => range = value,
+                "authorization" => authorization = value,
+                _ => {}
+            }
         }
     }
     Some(Request {
         method,
         path,
         accept,
+        range,
+        authorization,
     })
 }
 
-fn route(request: &Request, root: &Path) -> Response {
+/// Whether the request carries the credentials the index requires, if any.
+fn authorized(request: &Request, options: &IndexOptions) -> bool {
+    use base64::Engine as _;
+    let Some((user, password)) = &options.basic_auth else {
+        return true;
+    };
+    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    request.authorization.as_deref() == Some(format!("Basic {expected}").as_str())
+}
+
+fn route(request: &Request, root: &Path, options: &IndexOptions) -> Response {
     let path = request.path.as_str();
     if path == "/simple" || path == "/simple/" {
         let projects = projects(root);
         return negotiate(
             request,
+            options,
             || project_list_html(&projects),
             || project_list_json(&projects),
         );
@@ -247,18 +361,36 @@ fn route(request: &Request, root: &Path) -> Response {
         let Some(files) = projects(root).remove(&name) else {
             return Response::error(404);
         };
-        let files: Vec<FileInfo> = files.iter().map(|f| FileInfo::read(root, f)).collect();
+        let files: Vec<FileInfo> = files
+            .iter()
+            .map(|f| FileInfo::read(root, f, options.core_metadata))
+            .collect();
         return negotiate(
             request,
+            options,
             || project_html(&name, &files),
             || project_json(&name, &files),
         );
     }
     if let Some(filename) = path.strip_prefix("/files/") {
+        if let Some(wheel) = filename.strip_suffix(".metadata")
+            && wheel.ends_with(".whl")
+            && !wheel.contains('/')
+            && options.core_metadata != CoreMetadata::Absent
+        {
+            return match wheel_metadata(&root.join(wheel)) {
+                Some(metadata) => Response::ok("application/octet-stream", metadata),
+                None => Response::error(404),
+            };
+        }
         if filename.contains('/') || project_of(filename).is_none() {
             return Response::error(404);
         }
-        return serve_file(&root.join(filename));
+        let response = serve_file(&root.join(filename));
+        return match &request.range {
+            Some(range) if options.ranges && response.status == 200 => partial(&response, range),
+            _ => response,
+        };
     }
     if let Some(rel) = path.strip_prefix("/static/") {
         return match safe_join(root, rel) {
@@ -309,12 +441,50 @@ fn content_type_of(path: &Path) -> &'static str {
     }
 }
 
-/// Chooses JSON or HTML by the `Accept` header's q-values; HTML when undecided.
+/// A 206 answer with the part of `whole` that `range` (`bytes=a-b`, `bytes=a-`, `bytes=-n`)
+/// asks for; 416 when it asks for nothing in the file.
+fn partial(whole: &Response, range: &str) -> Response {
+    let len = whole.body.len() as u64;
+    let spec = range.trim().strip_prefix("bytes=").unwrap_or("");
+    let bounds = spec.split_once('-').and_then(|(a, b)| {
+        let (a, b) = (a.trim(), b.trim());
+        match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
+            (None, Some(n)) if a.is_empty() && n > 0 => Some((len.saturating_sub(n), len - 1)),
+            (Some(start), None) if b.is_empty() => Some((start, len.checked_sub(1)?)),
+            (Some(start), Some(end)) => Some((start, end.min(len.checked_sub(1)?))),
+            _ => None,
+        }
+    });
+    match bounds {
+        Some((start, end)) if start <= end && end < len => {
+            let body = whole.body[start as usize..=end as usize].to_vec();
+            Response {
+                status: 206,
+                content_type: whole.content_type,
+                body,
+                extra_headers: vec![format!("Content-Range: bytes {start}-{end}/{len}")],
+            }
+        }
+        _ => {
+            let mut response = Response::error(416);
+            response
+                .extra_headers
+                .push(format!("Content-Range: bytes */{len}"));
+            response
+        }
+    }
+}
+
+/// Chooses JSON or HTML by the `Accept` header's q-values; HTML when undecided or HTML-only.
 fn negotiate(
     request: &Request,
+    options: &IndexOptions,
     html: impl FnOnce() -> String,
     json: impl FnOnce() -> serde_json::Value,
 ) -> Response {
+    if options.html_only {
+        return Response::ok("text/html; charset=utf-8", html().into_bytes());
+    }
     match preferred_type(request.accept.as_deref()) {
         Format::Json => Response::ok(JSON_TYPE, json().to_string().into_bytes()),
         Format::HtmlV1 => Response::ok(HTML_V1_TYPE, html().into_bytes()),
@@ -382,12 +552,20 @@ struct FileInfo {
     filename: String,
     sha256: String,
     requires_python: Option<String>,
+    /// The yank reason (possibly empty) when a `.yanked` sidecar exists.
+    yanked: Option<String>,
+    /// The sha256 of the PEP 658 metadata file, when advertised.
+    metadata_sha256: Option<String>,
 }
 
 impl FileInfo {
-    fn read(root: &Path, filename: &str) -> FileInfo {
+    fn read(root: &Path, filename: &str, core_metadata: CoreMetadata) -> FileInfo {
         let path = root.join(filename);
         let bytes = fs::read(&path).unwrap();
+        let metadata_sha256 = (core_metadata == CoreMetadata::Advertised)
+            .then(|| wheel_metadata(&path))
+            .flatten()
+            .map(|metadata| hex::encode(Sha256::digest(metadata)));
         FileInfo {
             filename: filename.to_owned(),
             sha256: hex::encode(Sha256::digest(&bytes)),
@@ -395,12 +573,35 @@ impl FileInfo {
                 .ends_with(".whl")
                 .then(|| wheel_requires_python(&bytes))
                 .flatten(),
+            yanked: fs::read_to_string(root.join(format!("{filename}.yanked")))
+                .ok()
+                .map(|reason| reason.trim().to_owned()),
+            metadata_sha256,
         }
     }
 
     fn url(&self) -> String {
         format!("/files/{}", percent_encode(&self.filename))
     }
+}
+
+/// The top-level `*.dist-info/METADATA` of the wheel at `path`, if it is one.
+fn wheel_metadata(path: &Path) -> Option<Vec<u8>> {
+    if !path.is_file() {
+        return None;
+    }
+    let mut archive = zip::ZipArchive::new(fs::File::open(path).ok()?).ok()?;
+    let name = archive
+        .file_names()
+        .find(|n| n.ends_with(".dist-info/METADATA") && n.matches('/').count() == 1)?
+        .to_owned();
+    let mut metadata = Vec::new();
+    archive
+        .by_name(&name)
+        .ok()?
+        .read_to_end(&mut metadata)
+        .ok()?;
+    Some(metadata)
 }
 
 /// `Requires-Python` from a wheel's METADATA, so pip can skip incompatible files. A served
@@ -455,9 +656,23 @@ fn project_html(name: &str, files: &[FileInfo]) -> String {
             .as_deref()
             .map(|rp| format!(" data-requires-python=\"{}\"", html_escape(rp)))
             .unwrap_or_default();
+        let yanked = file
+            .yanked
+            .as_deref()
+            .map(|reason| format!(" data-yanked=\"{}\"", html_escape(reason)))
+            .unwrap_or_default();
+        let metadata = file
+            .metadata_sha256
+            .as_deref()
+            .map(|sha| {
+                format!(
+                    " data-dist-info-metadata=\"sha256={sha}\" data-core-metadata=\"sha256={sha}\""
+                )
+            })
+            .unwrap_or_default();
         writeln!(
             html,
-            "    <a href=\"{}#sha256={}\"{requires_python}>{}</a><br/>",
+            "    <a href=\"{}#sha256={}\"{requires_python}{yanked}{metadata}>{}</a><br/>",
             html_escape(&file.url()),
             file.sha256,
             html_escape(&file.filename),
@@ -479,6 +694,16 @@ fn project_json(name: &str, files: &[FileInfo]) -> serde_json::Value {
             });
             if let Some(rp) = &file.requires_python {
                 entry["requires-python"] = rp.clone().into();
+            }
+            if let Some(reason) = &file.yanked {
+                entry["yanked"] = if reason.is_empty() {
+                    true.into()
+                } else {
+                    reason.clone().into()
+                };
+            }
+            if let Some(sha) = &file.metadata_sha256 {
+                entry["core-metadata"] = serde_json::json!({"sha256": sha});
             }
             entry
         })
@@ -526,9 +751,12 @@ fn percent_decode(s: &str) -> Option<String> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        206 => "Partial Content",
         400 => "Bad Request",
+        401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        416 => "Range Not Satisfiable",
         _ => "Unknown",
     }
 }
@@ -548,13 +776,22 @@ mod tests {
         path: &str,
         accept: Option<&str>,
     ) -> (String, String, Vec<u8>) {
+        let accept = accept.map(|a| format!("Accept: {a}"));
+        raw_request_with(index, method, path, accept.as_slice())
+    }
+
+    /// Sends one raw request with extra header lines.
+    fn raw_request_with(
+        index: &LoopbackIndex,
+        method: &str,
+        path: &str,
+        headers: &[String],
+    ) -> (String, String, Vec<u8>) {
         let mut stream = TcpStream::connect(index.addr).unwrap();
-        let accept = accept
-            .map(|a| format!("Accept: {a}\r\n"))
-            .unwrap_or_default();
+        let headers: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{accept}Connection: keep-alive\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Connection: keep-alive\r\n\r\n",
             index.addr
         )
         .unwrap();
@@ -736,6 +973,111 @@ mod tests {
         }
         let (status, _, _) = raw_request(&index, "POST", "/simple/", None);
         assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    }
+
+    #[test]
+    fn optional_metadata_ranges_yanks_html_only_and_auth() {
+        let served = tempfile::tempdir().unwrap();
+        let wheel = WheelBuilder::new("opt", "1.0").build(served.path());
+        let name = wheel.file_name().unwrap().to_str().unwrap().to_owned();
+        fs::write(served.path().join(format!("{name}.yanked")), "broken\n").unwrap();
+        let bytes = fs::read(&wheel).unwrap();
+        let metadata = wheel_metadata(&wheel).unwrap();
+        let metadata_sha = hex::encode(Sha256::digest(&metadata));
+        let files = format!("/files/{name}");
+
+        // Defaults: no metadata file, ranges ignored, yanks listed.
+        let plain = LoopbackIndex::serve(served.path());
+        assert_eq!(
+            raw_request(&plain, "GET", &format!("{files}.metadata"), None).0,
+            "HTTP/1.1 404 Not Found"
+        );
+        let (status, _, body) =
+            raw_request_with(&plain, "GET", &files, &["Range: bytes=-10".into()]);
+        assert_eq!(
+            (status.as_str(), body.len()),
+            ("HTTP/1.1 200 OK", bytes.len())
+        );
+        let (_, _, page) = raw_request(&plain, "GET", "/simple/opt/", Some(JSON_TYPE));
+        let page: serde_json::Value = serde_json::from_slice(&page).unwrap();
+        assert_eq!(page["files"][0]["yanked"], "broken");
+        assert!(page["files"][0].get("core-metadata").is_none());
+        assert_eq!(plain.request_log()[1].range.as_deref(), Some("bytes=-10"));
+        assert_eq!(plain.count(&files), 1);
+
+        let options = IndexOptions {
+            core_metadata: CoreMetadata::Advertised,
+            ranges: true,
+            html_only: true,
+            basic_auth: None,
+        };
+        let full = LoopbackIndex::serve_with(served.path(), options.clone());
+        let (_, _, page) = raw_request(&full, "GET", "/simple/opt/", Some(JSON_TYPE));
+        let html = String::from_utf8(page).unwrap();
+        assert!(
+            html.contains(&format!("data-core-metadata=\"sha256={metadata_sha}\"")),
+            "{html}"
+        );
+        assert!(html.contains("data-yanked=\"broken\""), "{html}");
+        assert_eq!(
+            raw_request(&full, "GET", &format!("{files}.metadata"), None).2,
+            metadata
+        );
+        let len = bytes.len();
+        for (range, start, end) in [
+            ("bytes=-10", len - 10, len - 1),
+            ("bytes=2-5", 2, 5),
+            ("bytes=3-", 3, len - 1),
+        ] {
+            let (status, headers, body) =
+                raw_request_with(&full, "GET", &files, &[format!("Range: {range}")]);
+            assert_eq!(status, "HTTP/1.1 206 Partial Content", "{range}");
+            assert!(
+                headers.contains(&format!("Content-Range: bytes {start}-{end}/{len}")),
+                "{headers}"
+            );
+            assert_eq!(body, &bytes[start..=end], "{range}");
+        }
+        let (status, _, _) =
+            raw_request_with(&full, "GET", &files, &[format!("Range: bytes={len}-")]);
+        assert_eq!(status, "HTTP/1.1 416 Range Not Satisfiable");
+
+        let unadvertised = LoopbackIndex::serve_with(
+            served.path(),
+            IndexOptions {
+                core_metadata: CoreMetadata::Unadvertised,
+                ..IndexOptions::default()
+            },
+        );
+        let (_, _, page) = raw_request(&unadvertised, "GET", "/simple/opt/", None);
+        assert!(!String::from_utf8(page).unwrap().contains("metadata"));
+        assert_eq!(
+            raw_request(&unadvertised, "GET", &format!("{files}.metadata"), None).2,
+            metadata
+        );
+
+        let private = LoopbackIndex::serve_with(
+            served.path(),
+            IndexOptions {
+                basic_auth: Some(("u".into(), "p".into())),
+                ..IndexOptions::default()
+            },
+        );
+        assert_eq!(
+            raw_request(&private, "GET", "/simple/", None).0,
+            "HTTP/1.1 401 Unauthorized"
+        );
+        let (status, _, _) = raw_request_with(
+            &private,
+            "GET",
+            "/simple/",
+            &["Authorization: Basic dTpw".into()],
+        );
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert_eq!(
+            private.request_log()[1].authorization.as_deref(),
+            Some("Basic dTpw")
+        );
     }
 
     #[test]
