@@ -422,7 +422,7 @@ fn bad_sources_fail_clearly_and_leave_no_archive() {
         (
             "unknown package",
             vec!["no-such-package-anywhere".into()],
-            "No matching distribution",
+            "no-such-package-anywhere is not on the index",
         ),
         (
             "unreachable URL",

@@ -17,4 +17,5 @@ mod native;
 mod plugins;
 mod pylock;
 mod read_side;
+mod targets;
 mod validate;

@@ -43,6 +43,7 @@ fn builtin(registry: &mut Registry) {
         .register_source(Arc::new(wagon_source_url::UrlSource))
         .register_source(Arc::new(wagon_source_path::PathSource))
         .register_source(Arc::new(wagon_source_pypi::PypiSource))
+        .register_builder(Arc::new(wagon_build_wagon::WagonBuilder))
         .register_builder(Arc::new(wagon_build_pip::PipWheel))
         .register_compressor(Arc::new(wagon_compress_gzip::Gzip))
         .register_compressor(Arc::new(wagon_compress_zstd::Zstd))

@@ -72,6 +72,8 @@ pub struct IndexOptions {
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
     pub find_links: Vec<String>,
+    /// Download afresh, keeping nothing for the next run (`--no-cache`).
+    pub no_cache: bool,
 }
 
 /// One build of a wheelhouse.
@@ -92,6 +94,8 @@ pub struct BuildRequest<'a> {
     /// The machines to build for; empty for the build interpreter's alone (one closure, no
     /// targets recorded). A builder that cannot serve one says so.
     pub targets: &'a [BuildTarget],
+    /// The build interpreter as a target: what builds here fits it.
+    pub host: &'a BuildTarget,
 }
 
 /// A machine a wheelhouse is built for.

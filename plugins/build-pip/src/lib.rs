@@ -7,10 +7,10 @@
 //! proxies) applies throughout; the `--index-url`, `--extra-index-url` and `--find-links` flags and
 //! any arguments after `--` are added to it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wagon_core::plugin::{BuildError, BuildOutput, BuildRequest, Builder, Fetched};
+use wagon_core::plugin::{BuildError, BuildOutput, BuildRequest, Builder, Fetched, IndexOptions};
 use wagon_core::process::{render, run_logged};
 
 /// Builds with pip.
@@ -106,26 +106,50 @@ impl Builder for PipWheel {
 
 /// `pip wheel --no-deps` of one source into a fresh folder; returns the one wheel it made.
 fn build_alone(request: &BuildRequest<'_>, source: &str) -> Result<PathBuf, BuildError> {
-    let alone = request.work_dir.join("package");
-    fs_err::create_dir_all(&alone).map_err(|e| io_failure(&e))?;
-    let mut command = pip(request, "wheel");
+    let wheel = build_one(&Pip::of(request), source, &request.work_dir.join("package"))?;
+    let target = request.work_dir.join(wheel.file_name().unwrap_or_default());
+    fs_err::rename(&wheel, &target).map_err(|e| io_failure(&e))?;
+    Ok(target)
+}
+
+/// How pip is run: the interpreter, the user's indexes and extra arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct Pip<'a> {
+    pub python: &'a Path,
+    pub indexes: &'a IndexOptions,
+    pub extra_args: &'a [String],
+}
+
+impl<'a> Pip<'a> {
+    /// pip as a build request asks for it.
+    pub fn of(request: &'a BuildRequest<'_>) -> Self {
+        Self {
+            python: request.python,
+            indexes: request.indexes,
+            extra_args: request.extra_args,
+        }
+    }
+}
+
+/// Builds one project (a directory, an sdist, a requirement) into a wheel on this machine, through
+/// its PEP 517 backend, with `pip wheel --no-deps` into the fresh folder `into`; returns the one
+/// wheel made there.
+pub fn build_one(pip: &Pip<'_>, source: &str, into: &Path) -> Result<PathBuf, BuildError> {
+    fs_err::create_dir_all(into).map_err(|e| io_failure(&e))?;
+    let mut command = pip.command("wheel");
     command
         .args(["--no-deps", "--wheel-dir"])
-        .arg(&alone)
+        .arg(into)
         .arg(source);
     run(&mut command)?;
-    let wheels: Vec<PathBuf> = fs_err::read_dir(&alone)
+    let wheels: Vec<PathBuf> = fs_err::read_dir(into)
         .map_err(|e| io_failure(&e))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "whl"))
         .collect();
     match wheels.as_slice() {
-        [one] => {
-            let target = request.work_dir.join(one.file_name().unwrap_or_default());
-            fs_err::rename(one, &target).map_err(|e| io_failure(&e))?;
-            Ok(target)
-        }
+        [one] => Ok(one.clone()),
         [] => Err(failure(format!("pip built no wheel for `{source}`"))),
         many => Err(failure(format!(
             "pip built {} wheels for `{source}`, expected one: {}",
@@ -155,30 +179,37 @@ fn extras_of(requirement: &str) -> String {
 }
 
 fn pip(request: &BuildRequest<'_>, subcommand: &str) -> Command {
-    let mut command = Command::new(request.python);
-    command.args(["-m", "pip", subcommand]).args([
-        "--disable-pip-version-check",
-        "--no-input",
-        "--progress-bar",
-        "off",
-    ]);
-    // Through pip's environment, never its arguments: an index URL may carry a password, and a
-    // process's arguments are readable by every local user (`/proc/PID/cmdline`, `ps`). pip
-    // ranks these variables as it would the flags, over its configuration files.
-    if let Some(index) = &request.indexes.index_url {
-        command.env("PIP_INDEX_URL", index);
+    Pip::of(request).command(subcommand)
+}
+
+impl Pip<'_> {
+    /// `python -m pip SUBCOMMAND`, quiet, with the user's indexes and extra arguments.
+    fn command(&self, subcommand: &str) -> Command {
+        let mut command = Command::new(self.python);
+        command.args(["-m", "pip", subcommand]).args([
+            "--disable-pip-version-check",
+            "--no-input",
+            "--progress-bar",
+            "off",
+        ]);
+        // Through pip's environment, never its arguments: an index URL may carry a password, and a
+        // process's arguments are readable by every local user (`/proc/PID/cmdline`, `ps`). pip
+        // ranks these variables as it would the flags, over its configuration files.
+        if let Some(index) = &self.indexes.index_url {
+            command.env("PIP_INDEX_URL", index);
+        }
+        if !self.indexes.extra_index_urls.is_empty() {
+            command.env(
+                "PIP_EXTRA_INDEX_URL",
+                self.indexes.extra_index_urls.join(" "),
+            );
+        }
+        if !self.indexes.find_links.is_empty() {
+            command.env("PIP_FIND_LINKS", self.indexes.find_links.join(" "));
+        }
+        command.args(self.extra_args);
+        command
     }
-    if !request.indexes.extra_index_urls.is_empty() {
-        command.env(
-            "PIP_EXTRA_INDEX_URL",
-            request.indexes.extra_index_urls.join(" "),
-        );
-    }
-    if !request.indexes.find_links.is_empty() {
-        command.env("PIP_FIND_LINKS", request.indexes.find_links.join(" "));
-    }
-    command.args(request.extra_args);
-    command
 }
 
 fn run(command: &mut Command) -> Result<(), BuildError> {

@@ -102,14 +102,20 @@ pub struct Args {
     #[arg(long, value_name = "VERSION")]
     python_version: Option<String>,
 
-    /// Who resolves and fetches the closure: `pip` (the build interpreter's pip, which serves
-    /// that interpreter's platform alone).
+    /// Who resolves and fetches the closure: `wagon` (Wagon's own resolver and index client, for
+    /// every target; the default) or `pip` (the build interpreter's pip, which serves that
+    /// interpreter's platform alone).
     #[arg(long, value_name = "NAME", env = "WAGON_RESOLVER")]
     resolver: Option<String>,
 
     /// The GitHub API base for `gh:` sources (GitHub Enterprise: https://HOST/api/v3).
     #[arg(long, value_name = "URL", env = "WAGON_GITHUB_API_URL")]
     github_api_url: Option<String>,
+
+    /// Download afresh and keep nothing for the next run (the cache is `WAGON_CACHE_DIR`, else
+    /// `~/.cache/wagon`).
+    #[arg(long)]
+    no_cache: bool,
 
     /// Print the result as JSON.
     #[arg(long)]
@@ -156,12 +162,22 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         crate::ui::output::line(format_args!("{}", created.path.display()))?;
         if !context.quiet {
+            let fits = if manifest.targets.is_empty() {
+                manifest.supported_platform.clone()
+            } else {
+                let tags: Vec<&str> = manifest.targets.iter().map(|t| t.tag.as_str()).collect();
+                format!("for {}", tags.join(", "))
+            };
             eprintln!(
-                "created {} {} with {} wheels ({})",
+                "created {} {} with {} {} ({fits})",
                 manifest.package_name,
                 manifest.package_version,
                 manifest.wheels.len(),
-                manifest.supported_platform
+                if manifest.wheels.len() == 1 {
+                    "wheel"
+                } else {
+                    "wheels"
+                },
             );
         }
     }
@@ -236,7 +252,7 @@ fn request(context: &Context, args: Args) -> anyhow::Result<CreateRequest> {
         builder: args
             .resolver
             .or_else(|| defaults.resolver.clone())
-            .unwrap_or_else(|| "pip".to_string()),
+            .unwrap_or_else(|| "wagon".to_string()),
         targets: if args.targets.is_empty() {
             defaults
                 .targets
@@ -264,6 +280,7 @@ fn request(context: &Context, args: Args) -> anyhow::Result<CreateRequest> {
                 args.extra_index_url
             },
             find_links: args.find_links,
+            no_cache: args.no_cache,
         },
         extra_args: args.pip_args,
         supported_platform: args.supported_platform,

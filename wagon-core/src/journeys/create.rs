@@ -156,7 +156,7 @@ pub fn create(
 
     progress.stage("probing the build interpreter");
     let build_target = Interpreter::probe(&request.python)?;
-    let targets = build_targets(&specs, &build_target)?;
+    let (targets, host) = build_targets(&specs, &build_target)?;
     let work = crate::scratch::tempdir("wagon-create-").map_err(io_error(
         "create a scratch directory in",
         &std::env::temp_dir(),
@@ -194,6 +194,7 @@ pub fn create(
         indexes: &request.indexes,
         extra_args: &request.extra_args,
         targets: &targets,
+        host: &host,
     })?;
 
     progress.stage("inspecting the wheelhouse");
@@ -223,12 +224,7 @@ pub fn create(
     progress.stage(&format!("writing {}", destination.display()));
     write_archive(&layout, &request.format, &destination)?;
     if let Some(keep) = &request.keep_wheels {
-        make_dir(keep)?;
-        for wheel in &wheels {
-            if let Some(name) = wheel.file_name() {
-                std::fs::copy(wheel, keep.join(name)).map_err(io_error("copy a wheel to", keep))?;
-            }
-        }
+        keep_wheels(&wheels, keep)?;
     }
     Ok(Created {
         path: destination,
@@ -269,13 +265,19 @@ struct Built<'a> {
     closures: Vec<Vec<String>>,
 }
 
-/// The build targets for `specs`: `host` is the build interpreter as probed; a declared target
-/// whose name is the host's serves as the host too (what builds here fits it).
+/// The build targets for `specs`, and the build interpreter as one: `host` is that interpreter as
+/// probed; a declared target whose name is the host's serves as the host too (what builds here
+/// fits it).
 fn build_targets(
     specs: &[TargetSpec],
     build_target: &Interpreter,
-) -> Result<Vec<BuildTarget>, CreateError> {
+) -> Result<(Vec<BuildTarget>, BuildTarget), CreateError> {
     let host_tag = crate::targets::host_tag(build_target);
+    let host = BuildTarget {
+        tag: host_tag.clone(),
+        env: build_target.env.clone(),
+        host: true,
+    };
     let mut targets: Vec<BuildTarget> = Vec::new();
     for spec in specs {
         let target = match spec {
@@ -294,7 +296,7 @@ fn build_targets(
             targets.push(target);
         }
     }
-    Ok(targets)
+    Ok((targets, host))
 }
 
 /// The archive's `package.json` and layout, with the lock: for each target, or for the build
@@ -478,6 +480,17 @@ fn identify(
             })
         }
     }
+}
+
+/// Copies the wheelhouse's wheels into `keep` (`--keep-wheels`).
+fn keep_wheels(wheels: &[PathBuf], keep: &Path) -> Result<(), CreateError> {
+    make_dir(keep)?;
+    for wheel in wheels {
+        if let Some(name) = wheel.file_name() {
+            std::fs::copy(wheel, keep.join(name)).map_err(io_error("copy a wheel to", keep))?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `dir` (and its parents) and hands it back.
