@@ -720,3 +720,28 @@ fn a_second_create_with_a_warm_cache_fetches_no_file() {
         );
     }
 }
+
+#[test]
+fn a_source_only_dependency_that_cannot_build_says_why() {
+    // Its build backend is on no index: pip's own reason must reach the user.
+    let index = Index::with(IndexOptions::default(), |served| {
+        let root = served.join("projects/nobuild-1.0");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[build-system]\nrequires = [\"no-such-backend\"]\nbuild-backend = \"nsb\"\n",
+        )
+        .unwrap();
+        wagon_test_support::sdist::sdist_tar_gz(&root, served);
+    });
+    let stderr = index.create_err(&["nobuild", "--target", LINUX], "nobuild");
+    assert!(
+        stderr.contains("cannot read the metadata of nobuild 1.0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot build nobuild-1.0.tar.gz"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no-such-backend"), "{stderr}");
+}
