@@ -319,11 +319,14 @@ fn three_platforms() -> Index {
                 .tag(tag)
                 .package("native", &format!("PLATFORM = {platform:?}\n"))
                 .requires_dist("purelib>=1")
+                .requires_dist("winonly; sys_platform == \"win32\"")
                 .build(served);
         }
-        WheelBuilder::new("purelib", "1.0")
-            .module("purelib", "")
-            .build(served);
+        for name in ["purelib", "winonly"] {
+            WheelBuilder::new(name, "1.0")
+                .module(name, "")
+                .build(served);
+        }
     })
 }
 
@@ -341,6 +344,7 @@ fn three_platforms_get_one_wheel_each_and_uv_and_pip_install_the_linux_one() {
             "native-1.0-cp312-cp312-macosx_11_0_arm64.whl",
             "native-1.0-cp312-cp312-win_amd64.whl",
             "purelib-1.0-py3-none-any.whl",
+            "winonly-1.0-py3-none-any.whl",
         ]
     );
     let lock: toml::Table =
@@ -354,6 +358,13 @@ fn three_platforms_get_one_wheel_each_and_uv_and_pip_install_the_linux_one() {
         .unwrap();
     assert!(native.get("marker").is_none(), "{native}");
     assert_eq!(native["wheels"].as_array().unwrap().len(), 3, "{native}");
+    // Only the Windows target needs winonly: its entry says so.
+    let winonly = packages
+        .iter()
+        .find(|p| p["name"].as_str() == Some("winonly"))
+        .unwrap();
+    let marker = winonly["marker"].as_str().unwrap_or_default();
+    assert!(marker.contains("win32"), "{winonly}");
 
     let lock = top.join("pylock.toml");
     let uv = |venv: &Venv| {
@@ -395,6 +406,7 @@ fn three_platforms_get_one_wheel_each_and_uv_and_pip_install_the_linux_one() {
             "{tool}"
         );
         assert_eq!(venv.installed("purelib").as_deref(), Some("1.0"), "{tool}");
+        assert_eq!(venv.installed("winonly"), None, "{tool}");
     }
 }
 
@@ -437,6 +449,18 @@ fn a_yanked_version_is_skipped_unless_pinned_exactly() {
                 .build(served);
         }
         std::fs::write(served.join("app-1.1-py3-none-any.whl.yanked"), "broken\n").unwrap();
+        WheelBuilder::new("pinner", "1.0")
+            .module("pinner", "")
+            .requires_dist("app==1.1")
+            .build(served);
+        WheelBuilder::new("gone", "1.0")
+            .module("gone", "")
+            .build(served);
+        std::fs::write(
+            served.join("gone-1.0-py3-none-any.whl.yanked"),
+            "leaked a key\n",
+        )
+        .unwrap();
     });
     assert_eq!(
         index.wheels_of(&["app", "--target", LINUX], "latest"),
@@ -446,6 +470,15 @@ fn a_yanked_version_is_skipped_unless_pinned_exactly() {
         index.wheels_of(&["app==1.1", "--target", LINUX], "pinned"),
         ["app-1.1-py3-none-any.whl"]
     );
+    // A dependency's exact pin counts too.
+    assert_eq!(
+        index.wheels_of(&["pinner", "--target", LINUX], "pinned-by-dep"),
+        ["app-1.1-py3-none-any.whl", "pinner-1.0-py3-none-any.whl"]
+    );
+    // Nothing but a yanked version, not pinned: refused, with the index's reason.
+    let stderr = index.create_err(&["gone", "--target", LINUX], "gone");
+    assert!(stderr.contains("yanked"), "{stderr}");
+    assert!(stderr.contains("leaked a key"), "{stderr}");
 }
 
 #[test]
@@ -456,6 +489,14 @@ fn a_pre_release_is_taken_only_when_asked_for() {
                 .module("app", "")
                 .build(served);
         }
+        // A dependency with nothing but a pre-release: needed, so taken.
+        WheelBuilder::new("early", "1.0")
+            .module("early", "")
+            .requires_dist("onlypre")
+            .build(served);
+        WheelBuilder::new("onlypre", "0.1rc1")
+            .module("onlypre", "")
+            .build(served);
     });
     assert_eq!(
         index.wheels_of(&["app", "--target", LINUX], "stable"),
@@ -464,6 +505,13 @@ fn a_pre_release_is_taken_only_when_asked_for() {
     assert_eq!(
         index.wheels_of(&["app>=2.0b1", "--target", LINUX], "pre"),
         ["app-2.0b1-py3-none-any.whl"]
+    );
+    assert_eq!(
+        index.wheels_of(&["early", "--target", LINUX], "needed"),
+        [
+            "early-1.0-py3-none-any.whl",
+            "onlypre-0.1rc1-py3-none-any.whl"
+        ]
     );
 }
 
@@ -744,4 +792,41 @@ fn a_source_only_dependency_that_cannot_build_says_why() {
         "{stderr}"
     );
     assert!(stderr.contains("no-such-backend"), "{stderr}");
+}
+
+#[test]
+fn wagon_toml_targets_in_uv_spelling_are_the_same_machines() {
+    let index = Index::pytest_shaped();
+    std::fs::write(
+        index.path("wagon.toml"),
+        "[create]\ntargets = [\"x86_64-pc-windows-msvc\", \"x86_64-manylinux_2_28\"]\n\
+         python-version = \"3.10\"\n",
+    )
+    .unwrap();
+    let archive = index.create_ok(&["testapp==8.3.3"], "configured");
+    let manifest = manifest(&archive);
+    assert_eq!(
+        closure(&manifest, WIN),
+        [
+            "colorama",
+            "exceptiongroup",
+            "iniconfig",
+            "packaging",
+            "pluggy",
+            "testapp",
+            "tomli"
+        ]
+    );
+    // Python 3.10 on Linux: the old-Python backports, no colorama.
+    assert_eq!(
+        closure(&manifest, "cp310-manylinux_2_28_x86_64"),
+        [
+            "exceptiongroup",
+            "iniconfig",
+            "packaging",
+            "pluggy",
+            "testapp",
+            "tomli"
+        ]
+    );
 }
