@@ -51,7 +51,7 @@ impl Builder for WagonBuilder {
         for target in &targets {
             let resolution = resolver
                 .resolve(&roots, &target.env, &ResolveOptions::default())
-                .map_err(|err| failure(err.to_string()))?;
+                .map_err(|err| failure(chain(&err)))?;
             let mut closure = Vec::with_capacity(resolution.packages.len());
             for package in &resolution.packages {
                 let file = &package.file;
@@ -84,9 +84,7 @@ impl Builder for WagonBuilder {
             closures.push(closure);
         }
         let files: Vec<IndexFile> = downloads.into_values().collect();
-        let fetched = index
-            .download(&files)
-            .map_err(|err| failure(err.to_string()))?;
+        let fetched = index.download(&files).map_err(|err| failure(chain(&err)))?;
         for (file, got) in files.iter().zip(fetched) {
             placed.insert(file.raw_filename.clone(), got.path);
         }
