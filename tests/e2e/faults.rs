@@ -176,7 +176,7 @@ fn concurrent_creates_into_one_folder_never_tear_an_archive() {
                 .arg(wheels[0].parent().unwrap())
                 .arg("-o")
                 .arg(&out)
-                .args(["--", "--no-index"])
+                .arg("--no-index")
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
@@ -282,7 +282,7 @@ fn a_full_disk_gives_a_clear_error_and_leaves_nothing_partial() {
         .arg(big.parent().unwrap())
         .arg("-o")
         .arg(&disk.path)
-        .args(["--", "--no-index"])
+        .arg("--no-index")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -120,7 +120,7 @@ impl Scene {
         if with_big {
             command.arg("--add-file").arg(&self.big);
         }
-        command.args(["--", "--no-index"]);
+        command.arg("--no-index");
         command
     }
 

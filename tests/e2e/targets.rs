@@ -830,3 +830,37 @@ fn wagon_toml_targets_in_uv_spelling_are_the_same_machines() {
         ]
     );
 }
+
+/// Words after `--` were pip's resolver's. Wagon's resolver refuses them rather than drop them
+/// silently (a review found `-- --no-index` ignored, sending the create to the public index);
+/// `--no-index` is a flag of its own, and with it no index page is asked for.
+#[test]
+fn pip_arguments_are_refused_and_no_index_is_a_flag() {
+    let index = Index::pytest_shaped();
+    let result = crate::common::wagon()
+        .args(["create", "testapp==8.3.3", "--index-url"])
+        .arg(index.index.simple_url())
+        .arg("-o")
+        .arg(index.path("dashes"))
+        .args(["--", "--no-index", "--extra-index-url"])
+        .arg("https://bob:hunter2@corp/simple")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the arguments after `--` (--no-index --extra-index-url \
+             https://bob:****@corp/simple) are pip's"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--resolver pip"), "{stderr}");
+
+    let before = index.index.requests().len();
+    let result = index.create(&["testapp==8.3.3", "--no-index"], &index.path("no-index"));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("testapp is not on the index"), "{stderr}");
+    assert_eq!(index.index.requests().len(), before, "an index was asked");
+}

@@ -74,6 +74,8 @@ pub struct IndexOptions {
     pub find_links: Vec<String>,
     /// Download afresh, keeping nothing for the next run (`--no-cache`).
     pub no_cache: bool,
+    /// Ignore every index; only `find_links` (`--no-index`).
+    pub no_index: bool,
 }
 
 /// One build of a wheelhouse.
@@ -117,6 +119,9 @@ pub struct BuildOutput {
     /// With targets: each target's closure, as wheel file names in the wheelhouse, in the order
     /// of the request's targets.
     pub closures: Vec<Vec<String>>,
+    /// Whether the builder resolved the closure itself, so it must install together on every
+    /// target (a lock that does not hold is then an error, not a warning).
+    pub resolved: bool,
 }
 
 /// Why a build failed.

@@ -312,7 +312,7 @@ fn package_entry(planned: &PlannedWheel, wheels: &[WheelInfo], manifest: &Manife
 }
 
 /// A target's environment marker: its Python version, OS and machine.
-fn target_marker(target: &Environment) -> String {
+pub(crate) fn target_marker(target: &Environment) -> String {
     let markers = &target.markers;
     format!(
         "python_version == '{}' and sys_platform == '{}' and platform_machine == '{}'",

@@ -100,6 +100,7 @@ impl Builder for PipWheel {
         Ok(BuildOutput {
             root_wheel,
             closures,
+            resolved: false,
         })
     }
 }

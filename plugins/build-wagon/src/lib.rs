@@ -32,6 +32,21 @@ impl Builder for WagonBuilder {
     }
 
     fn build(&self, request: &BuildRequest<'_>) -> Result<BuildOutput, BuildError> {
+        // Words after `--` were pip's resolver's; dropping them silently could send a create the
+        // user meant to keep offline (`-- --no-index`) to the public index.
+        if !request.extra_args.is_empty() {
+            return Err(failure(format!(
+                "the arguments after `--` ({}) are pip's, and Wagon's resolver does not read \
+                 them: use --index-url, --extra-index-url, --find-links or --no-index (or \
+                 wagon.toml), or --resolver pip to have pip resolve",
+                request
+                    .extra_args
+                    .iter()
+                    .map(|arg| wagon_core::redact::redact_url(arg))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )));
+        }
         let pip = Pip::of(request);
         let index = open_index(request)?;
         let (local, mut roots) = package(request, &pip)?;
@@ -55,10 +70,22 @@ impl Builder for WagonBuilder {
             let mut closure = Vec::with_capacity(resolution.packages.len());
             for package in &resolution.packages {
                 let file = &package.file;
-                if file.is_sdist() {
+                if let Some(path) = source.local_wheel(&package.name, &file.filename) {
+                    placed.insert(file.filename.clone(), path);
+                    closure.push(file.filename.clone());
+                } else if file.is_sdist() {
                     let built = source
                         .build_sdist(file)
                         .map_err(|err| failure(chain(&err)))?;
+                    // The wheel must be the project and version that was resolved.
+                    if built.filename.name != package.name
+                        || built.filename.version != package.version
+                    {
+                        return Err(failure(format!(
+                            "building {} gave {}, not {} {}",
+                            file.filename, built.file_name, package.name, package.version
+                        )));
+                    }
                     if !built.filename.is_compatible(&target.env.tags) {
                         return Err(failure(format!(
                             "{} {} has no wheel for {} on the index, only an sdist, and built \
@@ -69,9 +96,6 @@ impl Builder for WagonBuilder {
                     }
                     placed.insert(built.file_name.clone(), built.path.clone());
                     closure.push(built.file_name);
-                } else if let Some(path) = source.local_wheel(file) {
-                    placed.insert(file.filename.clone(), path);
-                    closure.push(file.filename.clone());
                 } else {
                     let listed = source.index_file(&file.id).ok_or_else(|| {
                         failure(format!("{} was chosen but not listed", file.filename))
@@ -94,6 +118,7 @@ impl Builder for WagonBuilder {
         let root_wheel = root_wheel(request, &local, &roots, &closures, &placed);
         Ok(BuildOutput {
             root_wheel,
+            resolved: true,
             closures: if request.targets.is_empty() {
                 Vec::new()
             } else {
@@ -110,6 +135,7 @@ fn open_index(request: &BuildRequest<'_>) -> Result<Index, BuildError> {
         index_url: request.indexes.index_url.clone(),
         extra_index_urls: request.indexes.extra_index_urls.clone(),
         find_links: request.indexes.find_links.clone(),
+        no_index: request.indexes.no_index.then_some(true),
         ..ExplicitSettings::default()
     };
     let pip = PipSources::from_process();
@@ -217,5 +243,89 @@ fn failure(message: impl Into<String>) -> BuildError {
     BuildError {
         builder: NAME.to_string(),
         message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use wagon_core::plugin::IndexOptions;
+    use wagon_core::targets::TargetSpec;
+
+    use super::*;
+
+    fn wheel(path: &Path) {
+        let file = std::fs::File::create(path).unwrap();
+        let mut zip = zip::ZipWriter::new(file);
+        let opts = zip::write::SimpleFileOptions::default();
+        zip.start_file("demo-1.0.dist-info/METADATA", opts).unwrap();
+        zip.write_all(b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n")
+            .unwrap();
+        zip.start_file("demo-1.0.dist-info/WHEEL", opts).unwrap();
+        zip.write_all(b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            .unwrap();
+        zip.finish().unwrap();
+    }
+
+    /// A review found a link an index lists (`local:PATH`) taken for the package's own wheel: any
+    /// readable file was copied into the wheelhouse, unchecked. Local wheels are now found by
+    /// project, never by a link.
+    #[test]
+    fn no_link_an_index_lists_is_taken_for_a_local_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let links = dir.path().join("links");
+        std::fs::create_dir_all(&links).unwrap();
+        wheel(&links.join("demo-1.0-py3-none-any.whl"));
+        let secret = dir
+            .path()
+            .join("private/demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl");
+        std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+        std::fs::write(&secret, b"TOP SECRET, not from any index").unwrap();
+        let page = links.join("index.html");
+        std::fs::write(
+            &page,
+            format!(
+                "<a href=\"demo-1.0-py3-none-any.whl\">a</a><a href=\"local:{}\">b</a>",
+                secret.display()
+            ),
+        )
+        .unwrap();
+        let TargetSpec::Declared(machine) =
+            TargetSpec::parse("cp312-manylinux_2_28_x86_64", None).unwrap()
+        else {
+            unreachable!()
+        };
+        let host = BuildTarget {
+            tag: machine.tag.clone(),
+            env: machine.environment().unwrap(),
+            host: true,
+        };
+        let indexes = IndexOptions {
+            find_links: vec![page.display().to_string()],
+            no_cache: true,
+            no_index: true,
+            ..IndexOptions::default()
+        };
+        let wheel_dir = dir.path().join("wheelhouse");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&wheel_dir).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        let root = Fetched::Requirement("demo".to_string());
+        let outcome = WagonBuilder.build(&BuildRequest {
+            python: Path::new("python3"),
+            root: Some(&root),
+            requirement_files: &[],
+            wheel_dir: &wheel_dir,
+            work_dir: &work,
+            indexes: &indexes,
+            extra_args: &[],
+            targets: &[],
+            host: &host,
+        });
+        for entry in std::fs::read_dir(&wheel_dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert_ne!(bytes, b"TOP SECRET, not from any index", "{outcome:?}");
+        }
     }
 }

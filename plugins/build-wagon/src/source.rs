@@ -13,8 +13,9 @@ use wagon_core::wheel::WheelInfo;
 use wagon_index::{Index, IndexFile};
 use wagon_resolver::{Candidate, CandidateMetadata, DistFile, PackageSource, SourceError};
 
-/// Ids of local wheels start with this; the rest is the wheel's path.
-const LOCAL: &str = "local:";
+/// The id of the package's own wheels: never looked up by id (an index controls ids), only by
+/// project and file name through [`WagonSource::local_wheel`].
+const LOCAL: &str = "local";
 
 /// Local wheels over an index.
 pub struct WagonSource<'a> {
@@ -45,14 +46,14 @@ impl<'a> WagonSource<'a> {
         self.files.lock().ok()?.get(id).cloned()
     }
 
-    /// The local path of a resolved file that needs no download: a local wheel, or the wheel
-    /// built from an sdist.
-    pub fn local_wheel(&self, file: &DistFile) -> Option<PathBuf> {
-        if let Some(path) = file.id.strip_prefix(LOCAL) {
-            return Some(PathBuf::from(path));
-        }
-        let built = self.built.lock().ok()?;
-        built.get(&file.id).map(|w| w.path.clone())
+    /// The path of the package's own wheel `filename` of project `name`: only a project the user
+    /// gave locally has one (its candidates come from `local` alone), so nothing an index lists
+    /// can name a local file.
+    pub fn local_wheel(&self, name: &PackageName, filename: &str) -> Option<PathBuf> {
+        self.local
+            .iter()
+            .find(|w| &w.filename.name == name && w.file_name == filename)
+            .map(|w| w.path.clone())
     }
 
     /// Builds the sdist `file` (once), returning its wheel.
@@ -104,8 +105,7 @@ impl PackageSource for WagonSource<'_> {
             .iter()
             .filter(|w| &w.filename.name == name)
             .map(|w| {
-                let id = format!("{LOCAL}{}", w.path.display());
-                DistFile::wheel(&w.file_name, id)
+                DistFile::wheel(&w.file_name, LOCAL)
                     .map(|file| Candidate {
                         name: name.clone(),
                         version: w.filename.version.clone(),
@@ -166,11 +166,10 @@ impl PackageSource for WagonSource<'_> {
             requires_dist: info.metadata.requires_dist.clone(),
             requires_python: info.metadata.requires_python.clone(),
         };
-        if let Some(local) = candidate
-            .files
+        if let Some(local) = self
+            .local
             .iter()
-            .find_map(|f| f.id.strip_prefix(LOCAL))
-            .and_then(|path| self.local.iter().find(|w| w.path == Path::new(path)))
+            .find(|w| w.filename.name == candidate.name && w.filename.version == candidate.version)
         {
             return Ok(from_wheel(local));
         }

@@ -112,6 +112,10 @@ pub struct Args {
     #[arg(long, value_name = "URL", env = "WAGON_GITHUB_API_URL")]
     github_api_url: Option<String>,
 
+    /// Ignore every package index (pip's and the flags'): only --find-links locations.
+    #[arg(long)]
+    no_index: bool,
+
     /// Download afresh and keep nothing for the next run (the cache is `WAGON_CACHE_DIR`, else
     /// `~/.cache/wagon`).
     #[arg(long)]
@@ -121,7 +125,8 @@ pub struct Args {
     #[arg(long)]
     json: bool,
 
-    /// Arguments passed to `pip wheel` untouched.
+    /// Arguments passed to `pip wheel` untouched (with --resolver pip; Wagon's resolver refuses
+    /// them rather than ignore them).
     #[arg(last = true)]
     pip_args: Vec<String>,
 }
@@ -281,6 +286,7 @@ fn request(context: &Context, args: Args) -> anyhow::Result<CreateRequest> {
             },
             find_links: args.find_links,
             no_cache: args.no_cache,
+            no_index: args.no_index,
         },
         extra_args: args.pip_args,
         supported_platform: args.supported_platform,

@@ -104,6 +104,13 @@ pub enum CreateError {
     Targets(#[from] TargetError),
     #[error("a target's wheels do not install together: {0}")]
     TargetLock(#[source] crate::plan::PlanError),
+    #[error(
+        "the targets {first} and {second} have the same Python, OS and machine, so one lock's \
+         markers cannot tell them apart (they differ only in C library or OS version). Keep \
+         the one with the older glibc or macOS, whose wheels the other accepts too, or make an \
+         archive for each"
+    )]
+    IndistinguishableTargets { first: String, second: String },
 }
 
 fn io_error(
@@ -214,6 +221,7 @@ pub fn create(
         fetched: fetched.as_ref(),
         targets: &targets,
         closures: output.closures,
+        resolved: output.resolved,
     };
     let (manifest, layout) = pack(request, identity, python_tags, built, &build_target)?;
     let file_name = manifest.archive_name.clone();
@@ -263,6 +271,39 @@ struct Built<'a> {
     targets: &'a [BuildTarget],
     /// Each target's closure (wheel file names), in the order of `targets`.
     closures: Vec<Vec<String>>,
+    /// Whether the builder resolved the closure itself.
+    resolved: bool,
+}
+
+/// The lock, followed on each target, installs exactly that target's closure.
+fn check_lock(
+    lock: &PyLock,
+    manifest: &Manifest,
+    wheels: &[WheelInfo],
+    closures: &[(crate::environment::Environment, Vec<String>)],
+) -> Result<(), crate::plan::PlanError> {
+    let roots: Vec<_> = crate::plan::roots(manifest, &[])?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    for (env, closure) in closures {
+        let plan = crate::plan::follow_lock(lock, wheels, env, &roots, false)?;
+        let mut planned: Vec<&str> = plan.wheels.iter().map(|w| w.file_name.as_str()).collect();
+        planned.sort_unstable();
+        let mut expected: Vec<&str> = closure.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        if planned != expected {
+            return Err(crate::plan::PlanError::LockUnsound {
+                target: env.describe().to_string(),
+                problems: vec![format!(
+                    "the lock installs {} where the resolution chose {}",
+                    planned.join(", "),
+                    expected.join(", ")
+                )],
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The build targets for `specs`, and the build interpreter as one: `host` is that interpreter as
@@ -292,9 +333,20 @@ fn build_targets(
                 host: machine.tag == host_tag,
             },
         };
-        if !targets.iter().any(|t| t.tag == target.tag) {
-            targets.push(target);
+        if targets.iter().any(|t| t.tag == target.tag) {
+            continue;
         }
+        // A lock tells environments apart by markers: two targets alike in Python, OS and
+        // machine (a glibc or macOS version apart, or glibc and musl) would share entries.
+        if let Some(twin) = targets.iter().find(|t| {
+            crate::pylock::target_marker(&t.env) == crate::pylock::target_marker(&target.env)
+        }) {
+            return Err(CreateError::IndistinguishableTargets {
+                first: twin.tag.clone(),
+                second: target.tag.clone(),
+            });
+        }
+        targets.push(target);
     }
     Ok((targets, host))
 }
@@ -381,16 +433,19 @@ fn pack(
             .zip(built.closures)
             .map(|(target, closure)| (target.env.clone(), closure))
             .collect();
-        PyLock::for_targets(&manifest, &prepared.wheels, &extras, &closures)
+        PyLock::for_targets(&manifest, &prepared.wheels, &extras, &closures).and_then(|lock| {
+            check_lock(&lock, &manifest, &prepared.wheels, &closures).map(|()| lock)
+        })
     };
     match lock {
         Ok(lock) => layout
             .metadata_files
             .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
-        Err(err) if built.targets.is_empty() => tracing::warn!(
+        Err(err) if built.targets.is_empty() && !built.resolved => tracing::warn!(
             "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
         ),
-        // A target's closure that does not hold together is the resolver's bug, not a warning.
+        // A closure the builder resolved itself must hold together: an archive that would fail
+        // on the sealed network is not written.
         Err(err) => return Err(CreateError::TargetLock(err)),
     }
     layout.manifest = manifest.to_json().map_err(PackError::from)?;
@@ -534,4 +589,44 @@ fn refuse_existing(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs(tags: &[&str]) -> Vec<TargetSpec> {
+        tags.iter()
+            .map(|t| TargetSpec::parse(t, None).unwrap())
+            .collect()
+    }
+
+    /// A review found two Linux targets a glibc version apart sharing one lock's markers: the
+    /// lock installed on neither. Such a pair is refused before any work.
+    #[test]
+    fn targets_one_lock_cannot_tell_apart_are_refused() {
+        let host = crate::interpreter::tests::linux();
+        for pair in [
+            ["cp312-manylinux_2_17_x86_64", "cp312-manylinux_2_28_x86_64"],
+            ["cp312-manylinux_2_28_x86_64", "cp312-musllinux_1_2_x86_64"],
+            ["cp312-macosx_11_0_arm64", "cp312-macosx_14_0_arm64"],
+        ] {
+            let Err(err) = build_targets(&specs(&pair), &host) else {
+                panic!("{pair:?} accepted")
+            };
+            let message = err.to_string();
+            assert!(
+                message.contains(pair[0]) && message.contains(pair[1]),
+                "{message}"
+            );
+        }
+        let (targets, host) = build_targets(
+            &specs(&["cp310-win_amd64", "cp312-manylinux_2_28_x86_64", "host"]),
+            &host,
+        )
+        .unwrap();
+        assert_eq!(targets.len(), 3);
+        assert!(targets[2].host && host.host);
+        assert_eq!(targets[2].tag, host.tag);
+    }
 }
