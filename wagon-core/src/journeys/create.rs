@@ -424,6 +424,7 @@ fn pack(
     };
     // The lock: the plan the native installer (or uv, or pip) follows on each target, or on the
     // build interpreter's platform.
+    let excluded_any = !manifest.excluded_wheels.as_ref().is_none_or(Vec::is_empty);
     let lock = if built.targets.is_empty() {
         PyLock::for_environment(&manifest, &prepared.wheels, &extras, &build_target.env)
     } else {
@@ -441,9 +442,12 @@ fn pack(
         Ok(lock) => layout
             .metadata_files
             .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
-        Err(err) if built.targets.is_empty() && !built.resolved => tracing::warn!(
-            "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
-        ),
+        // pip's closure, or one the user cut with --exclude, may not hold: the lock is left out.
+        Err(err) if built.targets.is_empty() && (!built.resolved || excluded_any) => {
+            tracing::warn!(
+                "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
+            )
+        }
         // A closure the builder resolved itself must hold together: an archive that would fail
         // on the sealed network is not written.
         Err(err) => return Err(CreateError::TargetLock(err)),
