@@ -96,6 +96,17 @@ fn local(file: &IndexFile) -> Result<Downloaded, Error> {
         reason: "it names no local path".to_string(),
         example: "file:///srv/wheels/x-1.0-py3-none-any.whl",
     })?;
+    // Only from a local page (see `simple::may_link`); still, a device or FIFO is no
+    // distribution, and `/dev/zero` would be hashed for ever.
+    let kind = std::fs::metadata(&path).map_err(PathIoError::doing("read", &path))?;
+    if !kind.is_file() {
+        return Err(Error::InvalidUrl {
+            what: "file",
+            url: file.shown_url(),
+            reason: "it is not a regular file".to_string(),
+            example: "file:///srv/wheels/x-1.0-py3-none-any.whl",
+        });
+    }
     let mut reader = std::fs::File::open(&path).map_err(PathIoError::doing("open", &path))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut reader, &mut hasher).map_err(PathIoError::doing("read", &path))?;
@@ -155,4 +166,29 @@ pub(crate) fn fetch_all(
                 .unwrap_or_else(|| unreachable!("every file was fetched by a worker"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_files_must_be_regular_files() {
+        let name = wagon_core::python::package_name("demo").unwrap();
+        let filename = "demo-1.0-py3-none-any.whl";
+        let file = IndexFile {
+            filename: wagon_core::python::DistFilename::try_from_filename(filename, &name).unwrap(),
+            raw_filename: filename.to_string(),
+            url: url::Url::parse("file:///dev/null").unwrap(),
+            sha256: None,
+            requires_python: None,
+            yanked: None,
+            metadata_advertised: false,
+            metadata_sha256: None,
+            size: None,
+            origin: "test".to_string(),
+        };
+        let err = local(&file).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
 }

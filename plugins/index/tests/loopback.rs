@@ -336,3 +336,84 @@ fn find_links_folders_add_files_even_without_an_index() {
         dir.path().join("demo-1.0-py3-none-any.whl")
     );
 }
+
+/// The files of `demo` a client lists from `settings`, by name.
+fn listed(explicit: &ExplicitSettings, cache: &Path) -> Vec<String> {
+    let settings = IndexSettings::resolve(explicit, &PipSources::default()).unwrap();
+    let client = Index::new(settings, Cache::at(cache)).unwrap();
+    let files = client.files(&name("demo")).unwrap();
+    files.iter().map(|f| f.raw_filename.clone()).collect()
+}
+
+#[test]
+fn remote_pages_may_link_only_http_files_and_local_pages_local_ones() {
+    let (dir, _) = served();
+    // A genuine wheel outside the served folder: a remote page must not make us read it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let local_wheel = WheelBuilder::new("Demo", "2.0").build(elsewhere.path());
+    let local_url = url::Url::from_file_path(&local_wheel).unwrap().to_string();
+    let links = vec![
+        ("demo-2.0-py3-none-any.whl".to_string(), local_url.clone()),
+        (
+            "demo-3.0-py3-none-any.whl".to_string(),
+            "local:/demo-3.0-py3-none-any.whl".to_string(),
+        ),
+        (
+            "demo-4.0-py3-none-any.whl".to_string(),
+            "ftp://127.0.0.1/demo-4.0-py3-none-any.whl".to_string(),
+        ),
+        (
+            "demo-6.0-py3-none-any.whl".to_string(),
+            "file:///etc/passwd".to_string(),
+        ),
+        (
+            "demo-5.0-py3-none-any.whl".to_string(),
+            "/elsewhere/demo-5.0-py3-none-any.whl".to_string(),
+        ),
+    ];
+    let expected = [
+        "demo-0.9-py3-none-any.whl",
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+        "demo-5.0-py3-none-any.whl",
+    ];
+    let cache = tempfile::tempdir().unwrap();
+    for html_only in [false, true] {
+        let index = LoopbackIndex::serve_with(
+            dir.path(),
+            IndexOptions {
+                html_only,
+                extra_links: links.clone(),
+                ..IndexOptions::default()
+            },
+        );
+        let explicit = ExplicitSettings {
+            index_url: Some(index.simple_url()),
+            ..ExplicitSettings::default()
+        };
+        assert_eq!(
+            listed(&explicit, cache.path()),
+            expected,
+            "html: {html_only}"
+        );
+    }
+
+    // A find-links page: over http it may not link local files; as a local file it may.
+    let page = format!(
+        "<a href=\"{local_url}\">local</a><a href=\"local:/demo-3.0-py3-none-any.whl\">odd</a>"
+    );
+    fs::write(dir.path().join("links.html"), &page).unwrap();
+    let index = LoopbackIndex::serve(dir.path());
+    let remote = ExplicitSettings {
+        no_index: Some(true),
+        find_links: vec![index.static_url("links.html")],
+        ..ExplicitSettings::default()
+    };
+    assert!(listed(&remote, cache.path()).is_empty());
+    let local = ExplicitSettings {
+        no_index: Some(true),
+        find_links: vec![dir.path().join("links.html").display().to_string()],
+        ..ExplicitSettings::default()
+    };
+    assert_eq!(listed(&local, cache.path()), ["demo-2.0-py3-none-any.whl"]);
+}
