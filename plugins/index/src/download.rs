@@ -57,28 +57,49 @@ pub(crate) fn fetch(
     store(cache, file, reply)
 }
 
-/// Streams `reply`'s body into the cache as `file`, verified against the index's hash.
+/// Streams `reply`'s body into the cache as `file`, verified against the index's hash, and
+/// bounded by the size the index lists (neither longer nor shorter) or else by
+/// [`unlisted_limit`].
 pub(crate) fn store(cache: &Cache, file: &IndexFile, reply: Reply) -> Result<Downloaded, Error> {
     let shown = file.shown_url();
     let partial = cache.partial()?;
-    let mut hasher = Sha256::new();
-    let mut body = reply.reader();
-    let mut buffer = vec![0; 256 * 1024];
-    let mut out = partial.as_file();
-    loop {
-        let read = body.read(&mut buffer).map_err(|err| Error::Network {
-            url: shown.clone(),
-            reason: format!("the download broke off: {err}"),
-        })?;
-        if read == 0 {
-            break;
+    let limit = file.size.unwrap_or_else(unlisted_limit);
+    let refused = |problem: String| Error::Size {
+        filename: file.raw_filename.clone(),
+        origin: file.origin.clone(),
+        problem,
+    };
+    let (length, sha256) = match stream(&mut reply.reader(), &mut partial.as_file(), limit) {
+        Ok(done) => done,
+        Err(Stream::Read(err)) => {
+            return Err(Error::Network {
+                url: shown,
+                reason: format!("the download broke off: {err}"),
+            });
         }
-        hasher.update(&buffer[..read]);
-        out.write_all(&buffer[..read])
-            .map_err(PathIoError::doing("write", partial.path()))?;
-    }
-    let sha256 = hex::encode(hasher.finalize());
+        Err(Stream::Write(err)) => {
+            return Err(PathIoError::doing("write", partial.path())(err).into());
+        }
+        Err(Stream::TooLong) => {
+            return Err(refused(match file.size {
+                Some(listed) => format!("is longer than the {listed} bytes the index lists"),
+                None => format!(
+                    "is larger than {limit} bytes, the most Wagon downloads for a file whose \
+                     size the index does not list"
+                ),
+            }));
+        }
+    };
+    // Other bytes than listed are best told as such; a hash that matches a body shorter than
+    // the listed size still means the index's answer does not hold together.
     verify(file, &sha256)?;
+    if let Some(listed) = file.size
+        && length < listed
+    {
+        return Err(refused(format!(
+            "has {length} bytes, shorter than the {listed} the index lists"
+        )));
+    }
     let path = cache.wheel_path(&sha256, &file.raw_filename);
     Cache::persist(partial, &path)?;
     Ok(Downloaded {
@@ -86,6 +107,42 @@ pub(crate) fn store(cache: &Cache, file: &IndexFile, reply: Reply) -> Result<Dow
         sha256,
         cached: false,
     })
+}
+
+/// The most downloaded for a file whose size the index does not list: the core's default
+/// unpacked limit (16 GiB), far past any real distribution but not endless.
+fn unlisted_limit() -> u64 {
+    wagon_core::archive::Limits::default().max_unpacked_bytes
+}
+
+/// Why [`stream`] stopped.
+enum Stream {
+    Read(std::io::Error),
+    Write(std::io::Error),
+    /// The body went past the limit.
+    TooLong,
+}
+
+/// Copies `body` to `out`, at most `limit` bytes; its length and sha256 (lowercase hex).
+fn stream(body: &mut dyn Read, out: &mut dyn Write, limit: u64) -> Result<(u64, String), Stream> {
+    let mut hasher = Sha256::new();
+    // One byte past the limit tells a body of exactly `limit` bytes from a longer one.
+    let mut body = body.take(limit.saturating_add(1));
+    let mut buffer = vec![0; 256 * 1024];
+    let mut length: u64 = 0;
+    loop {
+        let read = body.read(&mut buffer).map_err(Stream::Read)?;
+        if read == 0 {
+            break;
+        }
+        length += read as u64;
+        if length > limit {
+            return Err(Stream::TooLong);
+        }
+        hasher.update(&buffer[..read]);
+        out.write_all(&buffer[..read]).map_err(Stream::Write)?;
+    }
+    Ok((length, hex::encode(hasher.finalize())))
 }
 
 /// A local find-links file, used in place after its hash is checked.
@@ -171,6 +228,18 @@ pub(crate) fn fetch_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endless_body_stops_at_the_limit() {
+        let mut written = Vec::new();
+        let result = stream(&mut std::io::repeat(7), &mut written, 1_000_000);
+        assert!(matches!(result, Err(Stream::TooLong)));
+        assert!(written.len() <= 1_000_000, "{}", written.len());
+        let (length, sha256) = stream(&mut &b"abc"[..], &mut written, 3).ok().unwrap();
+        assert_eq!(length, 3);
+        assert_eq!(&sha256[..8], "ba7816bf");
+        assert!(unlisted_limit() >= 16 << 30);
+    }
 
     #[test]
     fn local_files_must_be_regular_files() {

@@ -57,6 +57,14 @@ pub enum Error {
         expected: String,
         actual: String,
     },
+    #[error(
+        "{filename} from {origin} {problem}; it was refused. Retry, and if it persists the index or a proxy serves altered files"
+    )]
+    Size {
+        filename: String,
+        origin: String,
+        problem: String,
+    },
     #[error("cannot read the core metadata of {filename} from {url}: {reason}")]
     Metadata {
         filename: String,

@@ -417,3 +417,36 @@ fn remote_pages_may_link_only_http_files_and_local_pages_local_ones() {
     };
     assert_eq!(listed(&local, cache.path()), ["demo-2.0-py3-none-any.whl"]);
 }
+
+#[test]
+fn a_body_longer_or_shorter_than_the_listed_size_is_refused() {
+    let (dir, wheel) = served();
+    let real = fs::metadata(&wheel).unwrap().len();
+    // The bytes served are the listed hash's own: only the size gives the lie away.
+    for (offset, says) in [(-1, "longer than"), (1, "shorter than")] {
+        let index = LoopbackIndex::serve_with(
+            dir.path(),
+            IndexOptions {
+                listed_size_offset: offset,
+                ..IndexOptions::default()
+            },
+        );
+        let cache = tempfile::tempdir().unwrap();
+        let client = client(&index.simple_url(), cache.path());
+        let files = client.files(&name("demo")).unwrap();
+        let listed = wheel_of(&files, "1.0").clone();
+        assert_eq!(listed.size, Some(real.saturating_add_signed(offset)));
+        let err = client.download(&[listed]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(says), "{message}");
+        assert!(message.contains("demo-1.0-py3-none-any.whl"), "{message}");
+        assert!(!cache.path().join("wheels-v1").exists(), "nothing kept");
+    }
+    // An honest size passes.
+    let index = LoopbackIndex::serve(dir.path());
+    let cache = tempfile::tempdir().unwrap();
+    let client = client(&index.simple_url(), cache.path());
+    let files = client.files(&name("demo")).unwrap();
+    assert_eq!(wheel_of(&files, "1.0").size, Some(real));
+    client.download(&[wheel_of(&files, "1.0").clone()]).unwrap();
+}

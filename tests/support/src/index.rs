@@ -72,6 +72,9 @@ pub struct IndexOptions {
     /// file name belongs to (which must have a served file), after its real files; the href is
     /// written as given, so a test can list links a hostile index would (`file:///etc/passwd`).
     pub extra_links: Vec<(String, String)>,
+    /// Added to every size the JSON pages list (PEP 700 `size`), so a test can have the index
+    /// lie: `-1` lists each file a byte shorter than the body it serves, `1` a byte longer.
+    pub listed_size_offset: i64,
 }
 
 /// One request as the index saw it.
@@ -372,7 +375,7 @@ fn route(request: &Request, root: &Path, options: &IndexOptions) -> Response {
             .map(|(filename, href)| FileInfo::link(filename, href));
         let files: Vec<FileInfo> = files
             .iter()
-            .map(|f| FileInfo::read(root, f, options.core_metadata))
+            .map(|f| FileInfo::read(root, f, options))
             .chain(extra)
             .collect();
         return negotiate(
@@ -564,6 +567,8 @@ struct FileInfo {
     url: String,
     /// `None` for an extra link (listed without a hash).
     sha256: Option<String>,
+    /// The size the JSON page lists; `None` for an extra link.
+    size: Option<u64>,
     requires_python: Option<String>,
     /// The yank reason (possibly empty) when a `.yanked` sidecar exists.
     yanked: Option<String>,
@@ -572,10 +577,10 @@ struct FileInfo {
 }
 
 impl FileInfo {
-    fn read(root: &Path, filename: &str, core_metadata: CoreMetadata) -> FileInfo {
+    fn read(root: &Path, filename: &str, options: &IndexOptions) -> FileInfo {
         let path = root.join(filename);
         let bytes = fs::read(&path).unwrap();
-        let metadata_sha256 = (core_metadata == CoreMetadata::Advertised)
+        let metadata_sha256 = (options.core_metadata == CoreMetadata::Advertised)
             .then(|| wheel_metadata(&path))
             .flatten()
             .map(|metadata| hex::encode(Sha256::digest(metadata)));
@@ -583,6 +588,7 @@ impl FileInfo {
             filename: filename.to_owned(),
             url: format!("/files/{}", percent_encode(filename)),
             sha256: Some(hex::encode(Sha256::digest(&bytes))),
+            size: Some((bytes.len() as u64).saturating_add_signed(options.listed_size_offset)),
             requires_python: filename
                 .ends_with(".whl")
                 .then(|| wheel_requires_python(&bytes))
@@ -599,6 +605,7 @@ impl FileInfo {
             filename: filename.to_owned(),
             url: href.to_owned(),
             sha256: None,
+            size: None,
             requires_python: None,
             yanked: None,
             metadata_sha256: None,
@@ -717,6 +724,9 @@ fn project_json(name: &str, files: &[FileInfo]) -> serde_json::Value {
                 "url": file.url,
                 "hashes": file.sha256.as_ref().map(|sha| serde_json::json!({"sha256": sha})).unwrap_or_else(|| serde_json::json!({})),
             });
+            if let Some(size) = file.size {
+                entry["size"] = size.into();
+            }
             if let Some(rp) = &file.requires_python {
                 entry["requires-python"] = rp.clone().into();
             }
@@ -935,6 +945,11 @@ mod tests {
         );
         assert_eq!(files[1]["hashes"]["sha256"], sha.as_str());
         assert_eq!(files[1]["requires-python"], ">=3.8");
+        assert_eq!(
+            files[1]["size"],
+            fs::metadata(&wheel).unwrap().len(),
+            "PEP 700 sizes"
+        );
 
         let (_, headers, body) = raw_request(&index, "GET", "/simple/json-demo/", None);
         assert!(headers.contains("Content-Type: text/html"));
@@ -1036,6 +1051,7 @@ mod tests {
             html_only: true,
             basic_auth: None,
             extra_links: Vec::new(),
+            listed_size_offset: 0,
         };
         let full = LoopbackIndex::serve_with(served.path(), options.clone());
         let (_, _, page) = raw_request(&full, "GET", "/simple/opt/", Some(JSON_TYPE));
