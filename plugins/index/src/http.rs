@@ -3,6 +3,7 @@
 //! from index URLs sent as Basic auth to their own host alone.
 
 use std::io::Read;
+use std::time::Duration;
 
 use base64::Engine as _;
 use ureq::tls::{Certificate, PemItem, TlsConfig};
@@ -12,6 +13,30 @@ use wagon_core::redact::redact_url;
 
 use crate::Error;
 use crate::settings::{FindLinks, IndexSettings};
+
+/// How long the index client waits on the network. There is no end-to-end budget (source-url's
+/// 600 s global timeout counts the body too, so a large wheel over a slow link would always
+/// fail): instead, setting up a connection and each transport read or write are bounded, which
+/// stops a stalled server without bounding a slow honest one. A server that trickles bytes just
+/// fast enough is bounded by the sizes instead (see `download::store`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// Connecting: the proxy, TCP and TLS handshakes. DNS is left to the system resolver's own
+    /// timeouts (ureq would spawn a thread per lookup to bound it).
+    pub connect: Duration,
+    /// Each read (ureq's `timeout_per_read`, restarted on every read: the wait for the answer's
+    /// headers and each wait for body bytes) and each write.
+    pub io: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            io: Duration::from_secs(60),
+        }
+    }
+}
 
 /// A GET's answer: status, final URL (after redirects, without credentials), some headers and
 /// the body still to read.
@@ -74,12 +99,23 @@ pub(crate) struct HttpClient {
 
 impl HttpClient {
     pub fn new(settings: &IndexSettings) -> Result<HttpClient, Error> {
+        HttpClient::with_timeouts(settings, Timeouts::default())
+    }
+
+    pub fn with_timeouts(
+        settings: &IndexSettings,
+        timeouts: Timeouts,
+    ) -> Result<HttpClient, Error> {
         let extra_roots = match &settings.cert {
             Some(path) => read_bundle(path)?,
             None => Vec::new(),
         };
         let config = || {
             wagon_source_url::agent_config(&extra_roots)
+                .timeout_global(None)
+                .timeout_connect(Some(timeouts.connect))
+                .timeout_per_read(Some(timeouts.io))
+                .timeout_per_write(Some(timeouts.io))
                 .http_status_as_error(false)
                 // Many files from one host: keep connections for reuse.
                 .max_idle_connections_per_host(16)
@@ -302,6 +338,70 @@ mod tests {
         for loopback in ["http://localhost:1/", "http://127.0.0.2/", "http://[::1]/"] {
             assert!(is_loopback(&Url::parse(loopback).unwrap()), "{loopback}");
         }
+    }
+
+    #[test]
+    fn timeouts_bound_each_phase_not_the_whole_transfer() {
+        let client = client(&[], "https://pypi.org/simple/");
+        for agent in [&client.agent, &client.unverified] {
+            let timeouts = agent.config().timeouts();
+            assert_eq!(timeouts.global, None);
+            assert_eq!(timeouts.per_call, None);
+            assert_eq!(timeouts.recv_body, None);
+            assert_eq!(timeouts.connect, Some(Duration::from_secs(30)));
+            assert_eq!(
+                agent.config().timeout_per_read(),
+                Some(Duration::from_secs(60))
+            );
+        }
+    }
+
+    /// A one-answer server on loopback: the head, then the body's bytes `gap` apart.
+    fn slow_server(body: &'static [u8], gap: Duration) -> Url {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            stream.write_all(head.as_bytes()).unwrap();
+            for byte in body {
+                std::thread::sleep(gap);
+                // The client may have given up.
+                if stream
+                    .write_all(&[*byte])
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/file")).unwrap()
+    }
+
+    #[test]
+    fn a_slow_honest_server_is_waited_for_and_a_stalled_one_is_not() {
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(5),
+            io: Duration::from_millis(800),
+        };
+        let client = HttpClient::with_timeouts(&IndexSettings::default(), timeouts).unwrap();
+        // Eight bytes 300 ms apart: 2.4 s in all, three times the read timeout.
+        let url = slow_server(b"12345678", Duration::from_millis(300));
+        let body = client.get(&url, &[]).unwrap().bytes(100).unwrap();
+        assert_eq!(body, b"12345678");
+        // The answer's head, then nothing: given up after the read timeout, not minutes.
+        let stalled = slow_server(b"x", Duration::from_secs(30));
+        let started = std::time::Instant::now();
+        let err = client.get(&stalled, &[]).unwrap().bytes(100).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+        assert!(err.to_string().contains("broke off"), "{err}");
     }
 
     #[test]
