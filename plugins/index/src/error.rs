@@ -27,6 +27,15 @@ pub enum Error {
     )]
     Insecure { url: String, host: String },
     #[error(
+        "{from} redirects to {to}, {reason}; the index must keep to https, or pass --trusted-host {host} if that host really has no TLS"
+    )]
+    InsecureRedirect {
+        from: String,
+        to: String,
+        host: String,
+        reason: &'static str,
+    },
+    #[error(
         "the certificate bundle {path} (--cert / PIP_CERT) {reason}; give a PEM file of CA certificates"
     )]
     Certificate { path: PathBuf, reason: String },
