@@ -1,5 +1,6 @@
 //! Downloads: each file streamed into the cache while its sha256 is computed, kept only when it
-//! matches the index's; several at once on a bounded pool; a cached file costs no request.
+//! matches the index's (when the index lists one) and its listed size; several at once on a
+//! bounded pool; a cached file costs no request.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -214,7 +215,7 @@ pub(crate) fn fetch_all(
             });
         }
     });
-    results
+    let results: Result<Vec<Downloaded>, Error> = results
         .into_iter()
         .map(|slot| {
             slot.into_inner()
@@ -222,7 +223,27 @@ pub(crate) fn fetch_all(
                 .flatten()
                 .unwrap_or_else(|| unreachable!("every file was fetched by a worker"))
         })
-        .collect()
+        .collect();
+    if results.is_ok() {
+        report_unverified(files);
+    }
+    results
+}
+
+/// Names, at info level, the files taken without a check: their index or find-links location
+/// lists no sha256 for them (pip takes such files too).
+fn report_unverified(files: &[IndexFile]) {
+    let unverified: Vec<String> = files
+        .iter()
+        .filter(|file| file.sha256.is_none())
+        .map(|file| format!("{} (from {})", file.raw_filename, file.origin))
+        .collect();
+    if !unverified.is_empty() {
+        tracing::info!(
+            "not verified, as their location lists no sha256: {}",
+            unverified.join(", ")
+        );
+    }
 }
 
 #[cfg(test)]

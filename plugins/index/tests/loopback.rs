@@ -450,3 +450,71 @@ fn a_body_longer_or_shorter_than_the_listed_size_is_refused() {
     assert_eq!(wheel_of(&files, "1.0").size, Some(real));
     client.download(&[wheel_of(&files, "1.0").clone()]).unwrap();
 }
+
+/// A log writer the test reads back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn files_without_a_listed_hash_are_taken_and_named_as_not_verified() {
+    let (dir, _) = served();
+    // A find-links page listing a wheel without a hash, beside the index that lists one.
+    fs::write(
+        dir.path().join("links.html"),
+        "<a href=\"/files/demo-0.9-py3-none-any.whl\">0.9</a>",
+    )
+    .unwrap();
+    let index = LoopbackIndex::serve(dir.path());
+    let explicit = ExplicitSettings {
+        index_url: Some(index.simple_url()),
+        find_links: vec![index.static_url("links.html")],
+        ..ExplicitSettings::default()
+    };
+    let settings = IndexSettings::resolve(&explicit, &PipSources::default()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let client = Index::new(settings, Cache::at(cache.path())).unwrap();
+    let files = client.files(&name("demo")).unwrap();
+    let hashed = wheel_of(&files, "1.0").clone();
+    let unhashed = files
+        .iter()
+        .find(|f| f.sha256.is_none() && f.is_wheel())
+        .unwrap()
+        .clone();
+    assert_eq!(unhashed.raw_filename, "demo-0.9-py3-none-any.whl");
+
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    let downloaded = tracing::subscriber::with_default(subscriber, || {
+        client.download(&[hashed, unhashed]).unwrap()
+    });
+    assert_eq!(
+        downloaded.len(),
+        2,
+        "the unhashed file is taken, as pip takes it"
+    );
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("not verified"))
+        .unwrap_or_else(|| panic!("no line says what was not verified:\n{log}"));
+    assert!(line.contains("INFO"), "{line}");
+    assert!(line.contains("demo-0.9-py3-none-any.whl"), "{line}");
+    assert!(line.contains("links.html"), "{line}");
+    assert!(!line.contains("demo-1.0"), "{line}");
+}
