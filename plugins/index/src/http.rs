@@ -164,7 +164,8 @@ impl HttpClient {
     pub fn get(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Reply, Error> {
         self.check(url)?;
         // Credentials travel in a header, never in the request line (nor in logs).
-        let mut authorization = basic_auth(url).or_else(|| self.stored_credentials(url));
+        let first = basic_auth(url).or_else(|| self.stored_credentials(url));
+        let mut authorization = first.clone();
         let mut current = url.clone();
         for _ in 0..=MAX_REDIRECTS {
             let reply = self.get_once(&current, headers, authorization.as_deref())?;
@@ -182,9 +183,11 @@ impl HttpClient {
                 redact_url(next.as_str())
             );
             // A URL's own credentials go to its origin only; elsewhere those configured by host.
-            if next.origin() != url.origin() {
-                authorization = self.stored_credentials(&next);
-            }
+            authorization = if next.origin() == url.origin() {
+                first.clone()
+            } else {
+                self.stored_credentials(&next)
+            };
             current = next;
         }
         Err(Error::Network {
