@@ -27,6 +27,15 @@ pub enum Error {
     )]
     Insecure { url: String, host: String },
     #[error(
+        "{from} redirects to {to}, {reason}; the index must keep to https, or pass --trusted-host {host} if that host really has no TLS"
+    )]
+    InsecureRedirect {
+        from: String,
+        to: String,
+        host: String,
+        reason: &'static str,
+    },
+    #[error(
         "the certificate bundle {path} (--cert / PIP_CERT) {reason}; give a PEM file of CA certificates"
     )]
     Certificate { path: PathBuf, reason: String },
@@ -56,6 +65,14 @@ pub enum Error {
         origin: String,
         expected: String,
         actual: String,
+    },
+    #[error(
+        "{filename} from {origin} {problem}; it was refused. Retry, and if it persists the index or a proxy serves altered files"
+    )]
+    Size {
+        filename: String,
+        origin: String,
+        problem: String,
     },
     #[error("cannot read the core metadata of {filename} from {url}: {reason}")]
     Metadata {

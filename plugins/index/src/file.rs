@@ -13,7 +13,8 @@ pub struct IndexFile {
     pub raw_filename: String,
     /// Where to get it: absolute, without fragment or credentials (an `http(s)` or `file` URL).
     pub url: Url,
-    /// The sha256 the index lists (lowercase hex), if any.
+    /// The sha256 the index lists (lowercase hex), if any: downloads are checked against it;
+    /// without it they are taken unverified.
     pub sha256: Option<String>,
     /// The file's `Requires-Python`, when the index gives it.
     pub requires_python: Option<VersionSpecifiers>,

@@ -1,17 +1,42 @@
 //! HTTP for the index client: one agent on `wagon-source-url`'s network setup (proxies, system
-//! certificates) plus `--cert`, plain http only to loopback or trusted hosts, and credentials
-//! from index URLs sent as Basic auth to their own host alone.
+//! certificates) plus `--cert`, plain http only to loopback or trusted hosts (on every redirect
+//! hop), and credentials from index URLs sent as Basic auth to their own host alone.
 
 use std::io::Read;
+use std::time::Duration;
 
 use base64::Engine as _;
+use ureq::Agent;
 use ureq::tls::{Certificate, PemItem, TlsConfig};
-use ureq::{Agent, ResponseExt as _};
 use url::{Host, Url};
 use wagon_core::redact::redact_url;
 
 use crate::Error;
 use crate::settings::{FindLinks, IndexSettings};
+
+/// How long the index client waits on the network. There is no end-to-end budget (source-url's
+/// 600 s global timeout counts the body too, so a large wheel over a slow link would always
+/// fail): instead, setting up a connection and each transport read or write are bounded, which
+/// stops a stalled server without bounding a slow honest one. A server that trickles bytes just
+/// fast enough is bounded by the sizes instead (see `download::store`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// Connecting: the proxy, TCP and TLS handshakes. DNS is left to the system resolver's own
+    /// timeouts (ureq would spawn a thread per lookup to bound it).
+    pub connect: Duration,
+    /// Each read (ureq's `timeout_per_read`, restarted on every read: the wait for the answer's
+    /// headers and each wait for body bytes) and each write.
+    pub io: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            io: Duration::from_secs(60),
+        }
+    }
+}
 
 /// A GET's answer: status, final URL (after redirects, without credentials), some headers and
 /// the body still to read.
@@ -62,6 +87,15 @@ impl Reply {
     }
 }
 
+/// Redirects followed for one request, as ureq's default.
+const MAX_REDIRECTS: usize = 10;
+
+/// One request's answer, with where it redirects to, if it does.
+struct Hop {
+    location: Option<String>,
+    reply: Reply,
+}
+
 /// The HTTP client shared by all requests of a run.
 pub(crate) struct HttpClient {
     agent: Agent,
@@ -74,13 +108,26 @@ pub(crate) struct HttpClient {
 
 impl HttpClient {
     pub fn new(settings: &IndexSettings) -> Result<HttpClient, Error> {
+        HttpClient::with_timeouts(settings, Timeouts::default())
+    }
+
+    pub fn with_timeouts(
+        settings: &IndexSettings,
+        timeouts: Timeouts,
+    ) -> Result<HttpClient, Error> {
         let extra_roots = match &settings.cert {
             Some(path) => read_bundle(path)?,
             None => Vec::new(),
         };
         let config = || {
             wagon_source_url::agent_config(&extra_roots)
+                .timeout_global(None)
+                .timeout_connect(Some(timeouts.connect))
+                .timeout_per_read(Some(timeouts.io))
+                .timeout_per_write(Some(timeouts.io))
                 .http_status_as_error(false)
+                // Followed by `get`, which holds each hop to the http/https rule.
+                .max_redirects(0)
                 // Many files from one host: keep connections for reuse.
                 .max_idle_connections_per_host(16)
         };
@@ -110,32 +157,96 @@ impl HttpClient {
         })
     }
 
-    /// GETs `url` with extra `headers`. Any status is an `Ok` reply (see [`Reply::success`]);
-    /// only a request that gets no answer is an error.
+    /// GETs `url` with extra `headers`, following up to [`MAX_REDIRECTS`] redirects, each hop
+    /// held to the rule the first URL is (see [`HttpClient::check_redirect`]). Any final
+    /// status is an `Ok` reply (see [`Reply::success`]); only a request that gets no answer,
+    /// or a refused hop, is an error.
     pub fn get(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Reply, Error> {
+        self.check(url)?;
+        // Credentials travel in a header, never in the request line (nor in logs).
+        let first = basic_auth(url).or_else(|| self.stored_credentials(url));
+        let mut authorization = first.clone();
+        let mut current = url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let reply = self.get_once(&current, headers, authorization.as_deref())?;
+            let Some(location) = reply.location.as_deref() else {
+                return Ok(reply.reply);
+            };
+            let next = current.join(location).map_err(|err| Error::Network {
+                url: redact_url(current.as_str()),
+                reason: format!("it redirects to `{location}`, which is not a URL: {err}"),
+            })?;
+            self.check_redirect(&current, &next)?;
+            tracing::debug!(
+                "{} redirects to {}",
+                redact_url(current.as_str()),
+                redact_url(next.as_str())
+            );
+            // A URL's own credentials go to its origin only; elsewhere those configured by host.
+            authorization = if next.origin() == url.origin() {
+                first.clone()
+            } else {
+                self.stored_credentials(&next)
+            };
+            current = next;
+        }
+        Err(Error::Network {
+            url: redact_url(url.as_str()),
+            reason: format!("more than {MAX_REDIRECTS} redirects"),
+        })
+    }
+
+    /// The first URL's rule: https, or plain http to loopback or a trusted host.
+    fn check(&self, url: &Url) -> Result<(), Error> {
         let shown = redact_url(url.as_str());
         let host = url.host_str().unwrap_or_default().to_string();
-        let trusted = self.is_trusted(url);
         match url.scheme() {
-            "https" => {}
-            "http" if trusted || is_loopback(url) => {}
-            "http" => return Err(Error::Insecure { url: shown, host }),
-            other => {
-                return Err(Error::InvalidUrl {
-                    what: "download",
-                    url: shown,
-                    reason: format!("the scheme `{other}` is not http or https"),
-                    example: "https://pypi.org/simple/",
-                });
-            }
+            "https" => Ok(()),
+            "http" if self.is_trusted(url) || is_loopback(url) => Ok(()),
+            "http" => Err(Error::Insecure { url: shown, host }),
+            other => Err(Error::InvalidUrl {
+                what: "download",
+                url: shown,
+                reason: format!("the scheme `{other}` is not http or https"),
+                example: "https://pypi.org/simple/",
+            }),
         }
-        // Credentials travel in a header, never in the request line (nor in logs).
-        let authorization = basic_auth(url).or_else(|| self.stored_credentials(url));
+    }
+
+    /// Whether a redirect from `from` to `to` may be followed: `to` must pass the first URL's
+    /// rule, and https never steps down to plain http except to a `--trusted-host` (not even
+    /// to loopback: a remote index has no business sending us to this machine's services).
+    fn check_redirect(&self, from: &Url, to: &Url) -> Result<(), Error> {
+        let refused = |reason| Error::InsecureRedirect {
+            from: redact_url(from.as_str()),
+            to: redact_url(to.as_str()),
+            host: to.host_str().unwrap_or_default().to_string(),
+            reason,
+        };
+        match to.scheme() {
+            "https" => Ok(()),
+            "http" if from.scheme() == "https" && !self.is_trusted(to) => {
+                Err(refused("from https down to plain http"))
+            }
+            "http" if self.is_trusted(to) || is_loopback(to) => Ok(()),
+            "http" => Err(refused("plain http to a host that is not trusted")),
+            _ => Err(refused("a scheme that is not http or https")),
+        }
+    }
+
+    /// One request, redirects not followed (the agents follow none).
+    fn get_once(
+        &self,
+        url: &Url,
+        headers: &[(&str, &str)],
+        authorization: Option<&str>,
+    ) -> Result<Hop, Error> {
+        let shown = redact_url(url.as_str());
         let mut clean = url.clone();
         let _ = clean.set_username("");
         let _ = clean.set_password(None);
         clean.set_fragment(None);
-        let agent = if trusted && url.scheme() == "https" {
+        let agent = if url.scheme() == "https" && self.is_trusted(url) {
             &self.unverified
         } else {
             &self.agent
@@ -159,15 +270,21 @@ impl HttpClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
+        let status = response.status().as_u16();
+        let location = matches!(status, 301 | 302 | 303 | 307 | 308)
+            .then(|| header("location"))
+            .flatten();
         let content_type = header("content-type").unwrap_or_default();
         let content_range = header("content-range");
-        let final_url = Url::parse(&response.get_uri().to_string()).unwrap_or(clean);
-        Ok(Reply {
-            status: response.status().as_u16(),
-            url: final_url,
-            content_type,
-            content_range,
-            body: response.into_body(),
+        Ok(Hop {
+            location,
+            reply: Reply {
+                status,
+                url: clean,
+                content_type,
+                content_range,
+                body: response.into_body(),
+            },
         })
     }
 
@@ -302,6 +419,186 @@ mod tests {
         for loopback in ["http://localhost:1/", "http://127.0.0.2/", "http://[::1]/"] {
             assert!(is_loopback(&Url::parse(loopback).unwrap()), "{loopback}");
         }
+    }
+
+    #[test]
+    fn timeouts_bound_each_phase_not_the_whole_transfer() {
+        let client = client(&[], "https://pypi.org/simple/");
+        for agent in [&client.agent, &client.unverified] {
+            let timeouts = agent.config().timeouts();
+            assert_eq!(timeouts.global, None);
+            assert_eq!(timeouts.per_call, None);
+            assert_eq!(timeouts.recv_body, None);
+            assert_eq!(timeouts.connect, Some(Duration::from_secs(30)));
+            assert_eq!(
+                agent.config().timeout_per_read(),
+                Some(Duration::from_secs(60))
+            );
+        }
+    }
+
+    /// A one-answer server on loopback: the head, then the body's bytes `gap` apart.
+    fn slow_server(body: &'static [u8], gap: Duration) -> Url {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            stream.write_all(head.as_bytes()).unwrap();
+            for byte in body {
+                std::thread::sleep(gap);
+                // The client may have given up.
+                if stream
+                    .write_all(&[*byte])
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/file")).unwrap()
+    }
+
+    #[test]
+    fn a_slow_honest_server_is_waited_for_and_a_stalled_one_is_not() {
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(5),
+            io: Duration::from_millis(800),
+        };
+        let client = HttpClient::with_timeouts(&IndexSettings::default(), timeouts).unwrap();
+        // Eight bytes 300 ms apart: 2.4 s in all, three times the read timeout.
+        let url = slow_server(b"12345678", Duration::from_millis(300));
+        let body = client.get(&url, &[]).unwrap().bytes(100).unwrap();
+        assert_eq!(body, b"12345678");
+        // The answer's head, then nothing: given up after the read timeout, not minutes.
+        let stalled = slow_server(b"x", Duration::from_secs(30));
+        let started = std::time::Instant::now();
+        let err = client.get(&stalled, &[]).unwrap().bytes(100).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+        assert!(err.to_string().contains("broke off"), "{err}");
+    }
+
+    /// A loopback server giving `answers` (raw HTTP), one a connection, in order.
+    fn canned_server(answers: Vec<String>) -> Url {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            for answer in answers {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    line.clear();
+                }
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/simple/demo/")).unwrap()
+    }
+
+    fn redirect(to: &str) -> String {
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    }
+
+    #[test]
+    fn redirect_hops_keep_the_http_rule() {
+        let client = client(&["intranet", "mirror:8080"], "https://pypi.org/simple/");
+        for (from, to, allowed) in [
+            (
+                "https://pypi.org/simple/",
+                "https://files.example/a.whl",
+                true,
+            ),
+            (
+                "https://pypi.org/simple/",
+                "http://files.example/a.whl",
+                false,
+            ),
+            // Down to plain http only to a host the user trusts; not even to loopback.
+            ("https://pypi.org/simple/", "http://intranet/a.whl", true),
+            ("https://pypi.org/simple/", "http://mirror:8080/a.whl", true),
+            (
+                "https://pypi.org/simple/",
+                "http://mirror:8081/a.whl",
+                false,
+            ),
+            (
+                "https://pypi.org/simple/",
+                "http://127.0.0.1:9/a.whl",
+                false,
+            ),
+            (
+                "http://127.0.0.1:1/simple/",
+                "http://localhost:2/a.whl",
+                true,
+            ),
+            (
+                "http://127.0.0.1:1/simple/",
+                "http://files.example/a.whl",
+                false,
+            ),
+            ("http://intranet/simple/", "http://intranet:81/a.whl", true),
+            (
+                "http://intranet/simple/",
+                "https://files.example/a.whl",
+                true,
+            ),
+            ("https://pypi.org/simple/", "file:///etc/passwd", false),
+            (
+                "https://pypi.org/simple/",
+                "ftp://files.example/a.whl",
+                false,
+            ),
+        ] {
+            let (from_url, to_url) = (Url::parse(from).unwrap(), Url::parse(to).unwrap());
+            let result = client.check_redirect(&from_url, &to_url);
+            assert_eq!(result.is_ok(), allowed, "{from} -> {to}: {result:?}");
+        }
+        let err = client
+            .check_redirect(
+                &Url::parse("https://u:secret@pypi.org/simple/").unwrap(),
+                &Url::parse("http://u:secret@files.example/a.whl").unwrap(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("from https down to plain http"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn redirects_are_followed_only_where_the_first_url_could_go() {
+        let client = client(&[], "https://pypi.org/simple/");
+        // A relative hop on loopback is followed; the reply names where it ended.
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        let url = canned_server(vec![redirect("/elsewhere/"), ok.to_string()]);
+        let reply = client.get(&url, &[]).unwrap();
+        assert_eq!(reply.url.path(), "/elsewhere/");
+        assert_eq!(reply.bytes(10).unwrap(), b"ok");
+        // A hop to plain http on a host that is not trusted is refused before any request.
+        let url = canned_server(vec![redirect("http://mirror.invalid/simple/demo/")]);
+        let err = client.get(&url, &[]).err().unwrap();
+        assert!(matches!(err, Error::InsecureRedirect { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("http://mirror.invalid/simple/demo/"),
+            "{message}"
+        );
+        assert!(
+            message.contains("--trusted-host mirror.invalid"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -100,8 +100,9 @@ impl Index {
         metadata::fetch(&self.client, &self.cache, file)
     }
 
-    /// Downloads `files` (several at once), each verified against the sha256 its index lists
-    /// and kept in the cache; a file already there costs no request. Returns the files' paths
+    /// Downloads `files` (several at once), each checked against the sha256 its index lists
+    /// when it lists one (files without one are taken, and named at info level) and kept in
+    /// the cache; a file already there costs no request. Returns the files' paths
     /// in order, or the first failure once all are done.
     pub fn download(&self, files: &[IndexFile]) -> Result<Vec<Downloaded>, Error> {
         download::fetch_all(&self.client, &self.cache, files, self.parallel_downloads)

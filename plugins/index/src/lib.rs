@@ -20,6 +20,23 @@
 //!
 //! Python semantics (names, versions, file names, metadata) come from `wagon_core::python`;
 //! the network setup (proxies, system certificates) from `wagon-source-url`.
+//!
+//! # What is checked
+//!
+//! - Every downloaded file is checked against the index's sha256 when it lists one, before it
+//!   enters the cache (written whole or not at all); a mismatch is refused. A file listed
+//!   without a sha256 (a find-links folder, a page without hashes) is taken as it comes, as
+//!   pip takes it, and named at info level as not verified.
+//! - A download may not be longer, nor shorter, than the size the index lists (PEP 700); with
+//!   no size listed it stops at 16 GiB. A range read of a wheel's metadata stops at 32 MiB
+//!   and the wheel is then downloaded whole.
+//! - A page fetched over http(s) may list only http(s) files; `file:` links only from a local
+//!   find-links page, and only to regular files. Other links are skipped with a warning.
+//! - Plain http only to loopback or a `--trusted-host`, on the first URL and on every redirect
+//!   hop; https never redirects down to plain http except to a trusted host.
+//! - Credentials from an index URL go as Basic auth to that URL's own host alone.
+//! - Connecting and each network read or write are bounded in time (a stalled server fails);
+//!   a whole transfer is not (a slow honest one finishes).
 
 mod cache;
 mod download;

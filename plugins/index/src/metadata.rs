@@ -17,7 +17,7 @@ use crate::http::HttpClient;
 use crate::range::{self, Opened};
 
 /// METADATA files are kilobytes; this bounds a hostile one.
-const METADATA_LIMIT: u64 = 16 * 1024 * 1024;
+pub(crate) const METADATA_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// The core metadata of the wheel `file`, checked to name the file's project and version.
 pub(crate) fn fetch(

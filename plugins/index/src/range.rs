@@ -14,6 +14,11 @@ use crate::http::{HttpClient, Reply};
 pub(crate) const TAIL: u64 = 64 * 1024;
 /// The least fetched by a later read, so a zip reader's small reads do not each cost a request.
 const BLOCK: u64 = 64 * 1024;
+/// The most one range read fetches (and holds in memory), the tail included: METADATA's own
+/// limit, and as much again for the central directory (a wheel of some 100,000 entries). Past
+/// it the reader fails and the caller downloads the file whole. Each request counts at least
+/// a [`BLOCK`], so the number of requests is bounded too.
+pub(crate) const BUDGET: u64 = 2 * crate::metadata::METADATA_LIMIT;
 
 /// What the server did with a range request.
 pub(crate) enum Opened<'a> {
@@ -25,8 +30,12 @@ pub(crate) enum Opened<'a> {
     Unsupported,
 }
 
-/// Requests the last [`TAIL`] bytes of `url`.
+/// Requests the last [`TAIL`] bytes of `url`, to read on within [`BUDGET`].
 pub(crate) fn open<'a>(client: &'a HttpClient, url: &Url) -> Result<Opened<'a>, Error> {
+    open_within(client, url, BUDGET)
+}
+
+fn open_within<'a>(client: &'a HttpClient, url: &Url, budget: u64) -> Result<Opened<'a>, Error> {
     let reply = client.get(
         url,
         &[
@@ -58,6 +67,8 @@ pub(crate) fn open<'a>(client: &'a HttpClient, url: &Url) -> Result<Opened<'a>, 
         pos: 0,
         chunks: Vec::new(),
         requests: 1,
+        spent: TAIL,
+        budget,
     };
     reader.chunks.push((start, bytes));
     Ok(Opened::Ranged(reader))
@@ -87,6 +98,10 @@ pub(crate) struct RangeReader<'a> {
     /// `(offset, bytes)` pieces fetched so far.
     chunks: Vec<(u64, Vec<u8>)>,
     requests: usize,
+    /// Bytes fetched so far, each request counted as at least a [`BLOCK`].
+    spent: u64,
+    /// The most `spent` may reach.
+    budget: u64,
 }
 
 impl RangeReader<'_> {
@@ -103,6 +118,14 @@ impl RangeReader<'_> {
                 end = end.min(*start);
             }
         }
+        let cost = (end - from).max(BLOCK);
+        if self.spent.saturating_add(cost) > self.budget {
+            return Err(io::Error::other(format!(
+                "it would read more than {} bytes in ranges",
+                self.budget
+            )));
+        }
+        self.spent += cost;
         let range = format!("bytes={from}-{}", end - 1);
         let reply = self
             .client
@@ -178,6 +201,58 @@ impl Seek for RangeReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn range_reads_stop_at_their_budget() {
+        use wagon_test_support::index::{IndexOptions, LoopbackIndex};
+        use wagon_test_support::wheel::WheelBuilder;
+
+        let dir = tempfile::tempdir().unwrap();
+        // Members that compress poorly: a wheel of some 600 KiB, many blocks long.
+        let mut builder = WheelBuilder::new("big", "1.0");
+        let mut noise = 1u64;
+        for i in 0..64 {
+            let text: String = (0..16 * 1024)
+                .map(|_| {
+                    noise = noise
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1);
+                    char::from(b'a' + u8::try_from(noise >> 59).unwrap() % 26)
+                })
+                .collect();
+            builder = builder.file(&format!("big/m{i}.txt"), text);
+        }
+        let wheel = builder.build(dir.path());
+        let len = std::fs::metadata(&wheel).unwrap().len();
+        let index = LoopbackIndex::serve_with(
+            dir.path(),
+            IndexOptions {
+                ranges: true,
+                ..IndexOptions::default()
+            },
+        );
+        let client = HttpClient::new(&crate::IndexSettings::default()).unwrap();
+        let name = wheel.file_name().unwrap().to_str().unwrap();
+        let url = Url::parse(&format!("{}/files/{name}", index.url())).unwrap();
+        let read_all = |budget: u64| {
+            let Opened::Ranged(mut reader) = open_within(&client, &url, budget).unwrap() else {
+                panic!("the index answers ranges");
+            };
+            let mut bytes = Vec::new();
+            let result = reader.read_to_end(&mut bytes);
+            (result, bytes.len() as u64, reader.requests())
+        };
+        // A budget of four blocks (the tail and three more): no fifth request.
+        let (result, read, requests) = read_all(TAIL + 3 * BLOCK);
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("more than 262144 bytes"), "{err}");
+        assert_eq!((read, requests), (3 * BLOCK, 4));
+        // The default budget reads the whole of a real wheel.
+        let (result, read, requests) = read_all(BUDGET);
+        assert_eq!(result.unwrap() as u64, len);
+        assert_eq!(read, len);
+        assert!(requests > 4, "{requests}");
+    }
 
     #[test]
     fn content_ranges_parse() {

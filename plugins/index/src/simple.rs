@@ -220,6 +220,18 @@ impl Entry<'_> {
         };
         let mut url = page.join(self.href).ok()?;
         url.set_fragment(None);
+        if !may_link(page, &url) {
+            // Skipped rather than refused: one bad link should not cost the project's other
+            // files, and the file is never read. Warned: a remote page naming local files is
+            // a hostile or broken index.
+            tracing::warn!(
+                "skipping `{}` from {origin}: a page at {} may not link {}",
+                self.filename,
+                redact_url(page.as_str()),
+                redact_url(url.as_str()),
+            );
+            return None;
+        }
         Some(IndexFile {
             filename,
             raw_filename: self.filename.to_string(),
@@ -232,6 +244,17 @@ impl Entry<'_> {
             size: self.size,
             origin: origin.to_string(),
         })
+    }
+}
+
+/// Whether a page at `page` may list a file at `link`: http(s) files from anywhere, `file:`
+/// ones only from a local page (a find-links file). A remote page naming `file:///dev/zero`
+/// or `/etc/passwd` would have us read local files as if they were its distributions.
+fn may_link(page: &Url, link: &Url) -> bool {
+    match link.scheme() {
+        "http" | "https" => true,
+        "file" => page.scheme() == "file",
+        _ => false,
     }
 }
 
@@ -366,5 +389,26 @@ mod tests {
             files[0].url.as_str(),
             "https://mirror.example/pkgs/demo_pkg-1.0-py3-none-any.whl"
         );
+    }
+
+    #[test]
+    fn only_local_pages_may_link_local_files() {
+        let remote = Url::parse("https://idx.example/simple/demo-pkg/").unwrap();
+        let local = Url::parse("file:///srv/links.html").unwrap();
+        for (link, from_remote, from_local) in [
+            ("https://cdn.example/a.whl", true, true),
+            ("http://127.0.0.1/a.whl", true, true),
+            ("file:///dev/zero", false, true),
+            ("local:/x", false, false),
+            ("ftp://mirror.example/a.whl", false, false),
+            ("data:,x", false, false),
+        ] {
+            let link = Url::parse(link).unwrap();
+            assert_eq!(may_link(&remote, &link), from_remote, "{link}");
+            assert_eq!(may_link(&local, &link), from_local, "{link}");
+        }
+        // A `<base>` cannot lend a remote page a local origin.
+        let html = "<base href=\"file:///srv/\"><a href=\"demo_pkg-1.0-py3-none-any.whl\">w</a>";
+        assert!(parse_html(html, &remote, &demo(), "o").is_empty());
     }
 }

@@ -336,3 +336,185 @@ fn find_links_folders_add_files_even_without_an_index() {
         dir.path().join("demo-1.0-py3-none-any.whl")
     );
 }
+
+/// The files of `demo` a client lists from `settings`, by name.
+fn listed(explicit: &ExplicitSettings, cache: &Path) -> Vec<String> {
+    let settings = IndexSettings::resolve(explicit, &PipSources::default()).unwrap();
+    let client = Index::new(settings, Cache::at(cache)).unwrap();
+    let files = client.files(&name("demo")).unwrap();
+    files.iter().map(|f| f.raw_filename.clone()).collect()
+}
+
+#[test]
+fn remote_pages_may_link_only_http_files_and_local_pages_local_ones() {
+    let (dir, _) = served();
+    // A genuine wheel outside the served folder: a remote page must not make us read it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let local_wheel = WheelBuilder::new("Demo", "2.0").build(elsewhere.path());
+    let local_url = url::Url::from_file_path(&local_wheel).unwrap().to_string();
+    let links = vec![
+        ("demo-2.0-py3-none-any.whl".to_string(), local_url.clone()),
+        (
+            "demo-3.0-py3-none-any.whl".to_string(),
+            "local:/demo-3.0-py3-none-any.whl".to_string(),
+        ),
+        (
+            "demo-4.0-py3-none-any.whl".to_string(),
+            "ftp://127.0.0.1/demo-4.0-py3-none-any.whl".to_string(),
+        ),
+        (
+            "demo-6.0-py3-none-any.whl".to_string(),
+            "file:///etc/passwd".to_string(),
+        ),
+        (
+            "demo-5.0-py3-none-any.whl".to_string(),
+            "/elsewhere/demo-5.0-py3-none-any.whl".to_string(),
+        ),
+    ];
+    let expected = [
+        "demo-0.9-py3-none-any.whl",
+        "demo-1.0-py3-none-any.whl",
+        "demo-1.0.tar.gz",
+        "demo-5.0-py3-none-any.whl",
+    ];
+    let cache = tempfile::tempdir().unwrap();
+    for html_only in [false, true] {
+        let index = LoopbackIndex::serve_with(
+            dir.path(),
+            IndexOptions {
+                html_only,
+                extra_links: links.clone(),
+                ..IndexOptions::default()
+            },
+        );
+        let explicit = ExplicitSettings {
+            index_url: Some(index.simple_url()),
+            ..ExplicitSettings::default()
+        };
+        assert_eq!(
+            listed(&explicit, cache.path()),
+            expected,
+            "html: {html_only}"
+        );
+    }
+
+    // A find-links page: over http it may not link local files; as a local file it may.
+    let page = format!(
+        "<a href=\"{local_url}\">local</a><a href=\"local:/demo-3.0-py3-none-any.whl\">odd</a>"
+    );
+    fs::write(dir.path().join("links.html"), &page).unwrap();
+    let index = LoopbackIndex::serve(dir.path());
+    let remote = ExplicitSettings {
+        no_index: Some(true),
+        find_links: vec![index.static_url("links.html")],
+        ..ExplicitSettings::default()
+    };
+    assert!(listed(&remote, cache.path()).is_empty());
+    let local = ExplicitSettings {
+        no_index: Some(true),
+        find_links: vec![dir.path().join("links.html").display().to_string()],
+        ..ExplicitSettings::default()
+    };
+    assert_eq!(listed(&local, cache.path()), ["demo-2.0-py3-none-any.whl"]);
+}
+
+#[test]
+fn a_body_longer_or_shorter_than_the_listed_size_is_refused() {
+    let (dir, wheel) = served();
+    let real = fs::metadata(&wheel).unwrap().len();
+    // The bytes served are the listed hash's own: only the size gives the lie away.
+    for (offset, says) in [(-1, "longer than"), (1, "shorter than")] {
+        let index = LoopbackIndex::serve_with(
+            dir.path(),
+            IndexOptions {
+                listed_size_offset: offset,
+                ..IndexOptions::default()
+            },
+        );
+        let cache = tempfile::tempdir().unwrap();
+        let client = client(&index.simple_url(), cache.path());
+        let files = client.files(&name("demo")).unwrap();
+        let listed = wheel_of(&files, "1.0").clone();
+        assert_eq!(listed.size, Some(real.saturating_add_signed(offset)));
+        let err = client.download(&[listed]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(says), "{message}");
+        assert!(message.contains("demo-1.0-py3-none-any.whl"), "{message}");
+        assert!(!cache.path().join("wheels-v1").exists(), "nothing kept");
+    }
+    // An honest size passes.
+    let index = LoopbackIndex::serve(dir.path());
+    let cache = tempfile::tempdir().unwrap();
+    let client = client(&index.simple_url(), cache.path());
+    let files = client.files(&name("demo")).unwrap();
+    assert_eq!(wheel_of(&files, "1.0").size, Some(real));
+    client.download(&[wheel_of(&files, "1.0").clone()]).unwrap();
+}
+
+/// A log writer the test reads back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn files_without_a_listed_hash_are_taken_and_named_as_not_verified() {
+    let (dir, _) = served();
+    // A find-links page listing a wheel without a hash, beside the index that lists one.
+    fs::write(
+        dir.path().join("links.html"),
+        "<a href=\"/files/demo-0.9-py3-none-any.whl\">0.9</a>",
+    )
+    .unwrap();
+    let index = LoopbackIndex::serve(dir.path());
+    let explicit = ExplicitSettings {
+        index_url: Some(index.simple_url()),
+        find_links: vec![index.static_url("links.html")],
+        ..ExplicitSettings::default()
+    };
+    let settings = IndexSettings::resolve(&explicit, &PipSources::default()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let client = Index::new(settings, Cache::at(cache.path())).unwrap();
+    let files = client.files(&name("demo")).unwrap();
+    let hashed = wheel_of(&files, "1.0").clone();
+    let unhashed = files
+        .iter()
+        .find(|f| f.sha256.is_none() && f.is_wheel())
+        .unwrap()
+        .clone();
+    assert_eq!(unhashed.raw_filename, "demo-0.9-py3-none-any.whl");
+
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    let downloaded = tracing::subscriber::with_default(subscriber, || {
+        client.download(&[hashed, unhashed]).unwrap()
+    });
+    assert_eq!(
+        downloaded.len(),
+        2,
+        "the unhashed file is taken, as pip takes it"
+    );
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("not verified"))
+        .unwrap_or_else(|| panic!("no line says what was not verified:\n{log}"));
+    assert!(line.contains("INFO"), "{line}");
+    assert!(line.contains("demo-0.9-py3-none-any.whl"), "{line}");
+    assert!(line.contains("links.html"), "{line}");
+    assert!(!line.contains("demo-1.0"), "{line}");
+}

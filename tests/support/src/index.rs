@@ -68,6 +68,13 @@ pub struct IndexOptions {
     pub html_only: bool,
     /// Require HTTP Basic credentials `(user, password)` on every route (401 without).
     pub basic_auth: Option<(String, String)>,
+    /// Extra `(filename, href)` entries listed, without a hash, on the page of the project the
+    /// file name belongs to (which must have a served file), after its real files; the href is
+    /// written as given, so a test can list links a hostile index would (`file:///etc/passwd`).
+    pub extra_links: Vec<(String, String)>,
+    /// Added to every size the JSON pages list (PEP 700 `size`), so a test can have the index
+    /// lie: `-1` lists each file a byte shorter than the body it serves, `1` a byte longer.
+    pub listed_size_offset: i64,
 }
 
 /// One request as the index saw it.
@@ -361,9 +368,15 @@ fn route(request: &Request, root: &Path, options: &IndexOptions) -> Response {
         let Some(files) = projects(root).remove(&name) else {
             return Response::error(404);
         };
+        let extra = options
+            .extra_links
+            .iter()
+            .filter(|(filename, _)| project_of(filename).map(normalize) == Some(name.clone()))
+            .map(|(filename, href)| FileInfo::link(filename, href));
         let files: Vec<FileInfo> = files
             .iter()
-            .map(|f| FileInfo::read(root, f, options.core_metadata))
+            .map(|f| FileInfo::read(root, f, options))
+            .chain(extra)
             .collect();
         return negotiate(
             request,
@@ -550,7 +563,12 @@ fn projects(root: &Path) -> BTreeMap<String, Vec<String>> {
 
 struct FileInfo {
     filename: String,
-    sha256: String,
+    /// The href: `/files/{filename}` for a served file.
+    url: String,
+    /// `None` for an extra link (listed without a hash).
+    sha256: Option<String>,
+    /// The size the JSON page lists; `None` for an extra link.
+    size: Option<u64>,
     requires_python: Option<String>,
     /// The yank reason (possibly empty) when a `.yanked` sidecar exists.
     yanked: Option<String>,
@@ -559,16 +577,18 @@ struct FileInfo {
 }
 
 impl FileInfo {
-    fn read(root: &Path, filename: &str, core_metadata: CoreMetadata) -> FileInfo {
+    fn read(root: &Path, filename: &str, options: &IndexOptions) -> FileInfo {
         let path = root.join(filename);
         let bytes = fs::read(&path).unwrap();
-        let metadata_sha256 = (core_metadata == CoreMetadata::Advertised)
+        let metadata_sha256 = (options.core_metadata == CoreMetadata::Advertised)
             .then(|| wheel_metadata(&path))
             .flatten()
             .map(|metadata| hex::encode(Sha256::digest(metadata)));
         FileInfo {
             filename: filename.to_owned(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
+            url: format!("/files/{}", percent_encode(filename)),
+            sha256: Some(hex::encode(Sha256::digest(&bytes))),
+            size: Some((bytes.len() as u64).saturating_add_signed(options.listed_size_offset)),
             requires_python: filename
                 .ends_with(".whl")
                 .then(|| wheel_requires_python(&bytes))
@@ -580,8 +600,16 @@ impl FileInfo {
         }
     }
 
-    fn url(&self) -> String {
-        format!("/files/{}", percent_encode(&self.filename))
+    fn link(filename: &str, href: &str) -> FileInfo {
+        FileInfo {
+            filename: filename.to_owned(),
+            url: href.to_owned(),
+            sha256: None,
+            size: None,
+            requires_python: None,
+            yanked: None,
+            metadata_sha256: None,
+        }
     }
 }
 
@@ -670,11 +698,15 @@ fn project_html(name: &str, files: &[FileInfo]) -> String {
                 )
             })
             .unwrap_or_default();
+        let hash = file
+            .sha256
+            .as_deref()
+            .map(|sha| format!("#sha256={sha}"))
+            .unwrap_or_default();
         writeln!(
             html,
-            "    <a href=\"{}#sha256={}\"{requires_python}{yanked}{metadata}>{}</a><br/>",
-            html_escape(&file.url()),
-            file.sha256,
+            "    <a href=\"{}{hash}\"{requires_python}{yanked}{metadata}>{}</a><br/>",
+            html_escape(&file.url),
             html_escape(&file.filename),
         )
         .unwrap();
@@ -689,9 +721,12 @@ fn project_json(name: &str, files: &[FileInfo]) -> serde_json::Value {
         .map(|file| {
             let mut entry = serde_json::json!({
                 "filename": file.filename,
-                "url": file.url(),
-                "hashes": {"sha256": file.sha256},
+                "url": file.url,
+                "hashes": file.sha256.as_ref().map(|sha| serde_json::json!({"sha256": sha})).unwrap_or_else(|| serde_json::json!({})),
             });
+            if let Some(size) = file.size {
+                entry["size"] = size.into();
+            }
             if let Some(rp) = &file.requires_python {
                 entry["requires-python"] = rp.clone().into();
             }
@@ -910,6 +945,11 @@ mod tests {
         );
         assert_eq!(files[1]["hashes"]["sha256"], sha.as_str());
         assert_eq!(files[1]["requires-python"], ">=3.8");
+        assert_eq!(
+            files[1]["size"],
+            fs::metadata(&wheel).unwrap().len(),
+            "PEP 700 sizes"
+        );
 
         let (_, headers, body) = raw_request(&index, "GET", "/simple/json-demo/", None);
         assert!(headers.contains("Content-Type: text/html"));
@@ -1010,6 +1050,8 @@ mod tests {
             ranges: true,
             html_only: true,
             basic_auth: None,
+            extra_links: Vec::new(),
+            listed_size_offset: 0,
         };
         let full = LoopbackIndex::serve_with(served.path(), options.clone());
         let (_, _, page) = raw_request(&full, "GET", "/simple/opt/", Some(JSON_TYPE));
