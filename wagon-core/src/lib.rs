@@ -10,6 +10,7 @@ pub mod check;
 pub mod containment;
 pub mod entry_points;
 pub mod environment;
+pub mod error_chain;
 pub mod interpreter;
 pub mod journeys;
 pub mod manifest;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wagon_build_pip::{Pip, build_one};
+use wagon_core::error_chain::error_chain;
 use wagon_core::plugin::{BuildError, BuildOutput, BuildRequest, BuildTarget, Builder, Fetched};
 use wagon_core::python::{self, Requirement};
 use wagon_core::wheel::WheelInfo;
@@ -66,7 +67,7 @@ impl Builder for WagonBuilder {
         for target in &targets {
             let resolution = resolver
                 .resolve(&roots, &target.env, &ResolveOptions::default())
-                .map_err(|err| failure(chain(&err)))?;
+                .map_err(|err| failure(error_chain(&err)))?;
             let mut closure = Vec::with_capacity(resolution.packages.len());
             for package in &resolution.packages {
                 let file = &package.file;
@@ -76,7 +77,7 @@ impl Builder for WagonBuilder {
                 } else if file.is_sdist() {
                     let built = source
                         .build_sdist(file)
-                        .map_err(|err| failure(chain(&err)))?;
+                        .map_err(|err| failure(error_chain(&err)))?;
                     // The wheel must be the project and version that was resolved.
                     if built.filename.name != package.name
                         || built.filename.version != package.version
@@ -108,7 +109,9 @@ impl Builder for WagonBuilder {
             closures.push(closure);
         }
         let files: Vec<IndexFile> = downloads.into_values().collect();
-        let fetched = index.download(&files).map_err(|err| failure(chain(&err)))?;
+        let fetched = index
+            .download(&files)
+            .map_err(|err| failure(error_chain(&err)))?;
         for (file, got) in files.iter().zip(fetched) {
             placed.insert(file.raw_filename.clone(), got.path);
         }
@@ -225,18 +228,6 @@ fn place(from: &Path, to: &Path) -> Result<(), BuildError> {
     fs_err::copy(from, to)
         .map(drop)
         .map_err(|e| failure(e.to_string()))
-}
-
-/// An error and its causes, `: `-joined.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn failure(message: impl Into<String>) -> BuildError {

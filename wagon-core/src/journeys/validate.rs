@@ -7,6 +7,7 @@ use std::process::Command;
 
 use super::install::{InstallOptions, JourneyError, install};
 use crate::archive::{Archive, Digested, Limits};
+use crate::error_chain::error_chain;
 use crate::interpreter::{Interpreter, InterpreterError, venv_python};
 use crate::manifest::{Manifest, ManifestError};
 use crate::plugin::{Installer, Registry};
@@ -72,7 +73,7 @@ pub fn validate(
     let archive = match Archive::open(path, registry, limits) {
         Ok(archive) => archive,
         Err(err) => {
-            findings.problems.push(chain(&err));
+            findings.problems.push(error_chain(&err));
             return findings;
         }
     };
@@ -100,25 +101,10 @@ pub fn validate(
             Ok(()) => findings.install_checked = true,
             Err(err) => findings
                 .problems
-                .push(format!("install check failed: {}", chain(&err))),
+                .push(format!("install check failed: {}", error_chain(&err))),
         }
     }
     findings
-}
-
-/// An error and its causes, `: `-joined (as `anyhow` shows them with `{:#}`).
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Metadata keys and types, then every wheel present, listed and matching its digest.
@@ -201,7 +187,7 @@ fn target_checks(archive: &Archive, manifest: &Manifest, problems: &mut Vec<Stri
         Ok(unpacked) => {
             problems.extend(crate::check::targets::problems(manifest, &unpacked.wheels))
         }
-        Err(err) => problems.push(chain(&err)),
+        Err(err) => problems.push(error_chain(&err)),
     }
 }
 
