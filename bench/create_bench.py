@@ -37,6 +37,9 @@ import time
 import zlib
 from pathlib import Path
 
+# The install benchmark's helper: which mount (and file system) holds a path.
+from install_bench import mount_of
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 WAGON = ROOT / "target" / "release" / "wagon"
@@ -62,20 +65,6 @@ def tools():
         run([sys.executable, "-m", "venv", env])
         run([env / "bin" / "python", "-m", "pip", "install", "-q", "uv", "pex"])
     return env / "bin"
-
-
-def mount_of(path):
-    """(device, mount point, file system type) of the mount holding `path` (Linux)."""
-    path = os.path.realpath(path)
-    best = ("?", "", "unknown")
-    if os.path.exists("/proc/mounts"):
-        with open("/proc/mounts") as mounts:
-            for line in mounts:
-                device, point, fstype = line.split()[:3]
-                inside = path == point or path.startswith(point.rstrip("/") + "/")
-                if inside and len(point) >= len(best[1]):
-                    best = (device, point, fstype)
-    return best
 
 
 def cpu_model():
