@@ -8,10 +8,12 @@ use std::time::Duration;
 use base64::Engine as _;
 use ureq::Agent;
 use ureq::tls::{Certificate, PemItem, TlsConfig};
+use ureq::unversioned::transport::DefaultConnector;
 use url::{Host, Url};
 use wagon_core::redact::redact_url;
 
 use crate::Error;
+use crate::dns::CachingResolver;
 use crate::settings::{FindLinks, IndexSettings};
 
 /// How long the index client waits on the network. There is no end-to-end budget (source-url's
@@ -90,6 +92,15 @@ impl Reply {
 /// Redirects followed for one request, as ureq's default.
 const MAX_REDIRECTS: usize = 10;
 
+/// The waits before each retry of a request that failed in a transient way (see
+/// [`is_transient`]): three retries, about 1.7 s in all, enough to ride out a dropped DNS
+/// answer or a server restarting, short enough not to hide a server that is down.
+const RETRY_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(200),
+    Duration::from_millis(500),
+    Duration::from_millis(1000),
+];
+
 /// One request's answer, with where it redirects to, if it does.
 struct Hop {
     location: Option<String>,
@@ -131,11 +142,21 @@ impl HttpClient {
                 // Many files from one host: keep connections for reuse.
                 .max_idle_connections_per_host(16)
         };
-        let agent: Agent = config().build().into();
-        let unverified: Agent = config()
-            .tls_config(TlsConfig::builder().disable_verification(true).build())
-            .build()
-            .into();
+        // One DNS cache for both agents (see `dns`): ureq alone looks the host up again on
+        // every request, even over a pooled connection.
+        let resolver = CachingResolver::new();
+        let agent = Agent::with_parts(
+            config().build(),
+            DefaultConnector::default(),
+            resolver.clone(),
+        );
+        let unverified = Agent::with_parts(
+            config()
+                .tls_config(TlsConfig::builder().disable_verification(true).build())
+                .build(),
+            DefaultConnector::default(),
+            resolver,
+        );
         let find_links = settings.find_links.iter().filter_map(|f| match f {
             FindLinks::Url(url) => Some(url),
             FindLinks::Path(_) => None,
@@ -251,18 +272,40 @@ impl HttpClient {
         } else {
             &self.agent
         };
-        let mut request = agent.get(clean.as_str());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
-        }
         tracing::debug!("GET {shown}");
-        let response = request.call().map_err(|err| Error::Network {
-            url: shown.clone(),
-            reason: redact_url(&err.to_string()),
-        })?;
+        // A GET is idempotent and `call` returns before any byte of the body is read, so a
+        // transient failure here can be retried whole.
+        let mut retries = RETRY_BACKOFF.iter();
+        let mut tries = 1;
+        let response = loop {
+            let mut request = agent.get(clean.as_str());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(value) = authorization {
+                request = request.header("Authorization", value);
+            }
+            let err = match request.call() {
+                Ok(response) => break response,
+                Err(err) => err,
+            };
+            let reason = redact_url(&err.to_string());
+            match retries.next() {
+                Some(wait) if is_transient(&err) => {
+                    tracing::warn!("GET {shown} failed ({reason}); retrying in {wait:?}");
+                    std::thread::sleep(*wait);
+                    tries += 1;
+                }
+                _ => {
+                    let reason = if tries > 1 {
+                        format!("{reason} (tried {tries} times)")
+                    } else {
+                        reason
+                    };
+                    return Err(Error::Network { url: shown, reason });
+                }
+            }
+        };
         let header = |name: &str| {
             response
                 .headers()
@@ -306,6 +349,30 @@ impl HttpClient {
         self.trusted_hosts
             .iter()
             .any(|t| t == host || with_port.as_deref() == Some(t.as_str()))
+    }
+}
+
+/// Whether a request that got no answer may succeed if tried again: the DNS server did not
+/// answer in time, or the connection was refused, reset or closed before the answer's head.
+/// A name that does not exist, a TLS or protocol error and timeouts (already long) are not.
+fn is_transient(err: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    let ureq::Error::Io(io) = err else {
+        return false;
+    };
+    match io.kind() {
+        ErrorKind::ConnectionRefused
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::BrokenPipe
+        | ErrorKind::UnexpectedEof
+        | ErrorKind::NotConnected => true,
+        // std reports a failed `getaddrinfo` by its message alone; EAI_AGAIN reads
+        // "Temporary failure in name resolution" (glibc, musl; lower case on macOS).
+        _ => io
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("temporary failure in name resolution"),
     }
 }
 
@@ -363,6 +430,9 @@ fn read_bundle(path: &std::path::Path) -> Result<Vec<Certificate<'static>>, Erro
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
     fn client(trusted: &[&str], index: &str) -> HttpClient {
@@ -599,6 +669,107 @@ mod tests {
             message.contains("--trusted-host mirror.invalid"),
             "{message}"
         );
+    }
+
+    /// A loopback server that closes the first `drops` connections unanswered (after reading
+    /// the request), then answers `ok`; and the count of connections it took.
+    fn dropping_server(drops: usize) -> (Url, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    line.clear();
+                }
+                if counter.fetch_add(1, Ordering::SeqCst) < drops {
+                    // Closed without a byte of answer.
+                    drop(reader);
+                    drop(stream);
+                    continue;
+                }
+                let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/simple/demo/")).unwrap();
+        (url, seen)
+    }
+
+    #[test]
+    fn a_dropped_connection_is_retried() {
+        let client = client(&[], "https://pypi.org/simple/");
+        let (url, seen) = dropping_server(2);
+        let reply = client.get(&url, &[]).unwrap();
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.bytes(10).unwrap(), b"ok");
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_server_that_always_drops_fails_after_the_retries() {
+        let client = client(&[], "https://pypi.org/simple/");
+        let (url, seen) = dropping_server(usize::MAX);
+        let started = std::time::Instant::now();
+        let err = client.get(&url, &[]).err().unwrap();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Network { .. }), "{err:?}");
+        assert!(message.contains("tried 4 times"), "{message}");
+        assert!(message.contains(url.as_str()), "{message}");
+        assert_eq!(seen.load(Ordering::SeqCst), 4);
+        // The backoff was waited for, and no more.
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(1700), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    }
+
+    #[test]
+    fn http_error_statuses_are_not_retried() {
+        let client = client(&[], "https://pypi.org/simple/");
+        let answer =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        // One answer only: a retry would find no server and fail instead of replying 503.
+        let url = canned_server(vec![answer.to_string()]);
+        let reply = client.get(&url, &[]).unwrap();
+        assert_eq!(reply.status, 503);
+        assert!(matches!(
+            reply.success(),
+            Err(Error::Status { status: 503, .. })
+        ));
+    }
+
+    #[test]
+    fn transient_failures_are_told_from_lasting_ones() {
+        use std::io::{Error as IoError, ErrorKind};
+        let io = |kind, message: &str| ureq::Error::Io(IoError::new(kind, message.to_string()));
+        for transient in [
+            io(ErrorKind::ConnectionRefused, "refused"),
+            io(ErrorKind::ConnectionReset, "reset"),
+            io(ErrorKind::UnexpectedEof, "closed"),
+            io(
+                ErrorKind::Other,
+                "failed to lookup address information: Temporary failure in name resolution",
+            ),
+        ] {
+            assert!(is_transient(&transient), "{transient}");
+        }
+        for lasting in [
+            io(
+                ErrorKind::Other,
+                "failed to lookup address information: Name or service not known",
+            ),
+            io(ErrorKind::PermissionDenied, "denied"),
+            ureq::Error::HostNotFound,
+            ureq::Error::Timeout(ureq::Timeout::Connect),
+            ureq::Error::ConnectionFailed,
+        ] {
+            assert!(!is_transient(&lasting), "{lasting}");
+        }
     }
 
     #[test]

@@ -37,8 +37,13 @@
 //! - Credentials from an index URL go as Basic auth to that URL's own host alone.
 //! - Connecting and each network read or write are bounded in time (a stalled server fails);
 //!   a whole transfer is not (a slow honest one finishes).
+//! - Each host is looked up in DNS once per run; a lookup or connection that fails in a
+//!   transient way (temporary DNS failure, connection refused or reset before an answer) is
+//!   retried three times with a short backoff. HTTP error statuses and hash or size
+//!   mismatches are not retried.
 
 mod cache;
+mod dns;
 mod download;
 mod error;
 mod file;
