@@ -59,7 +59,7 @@ impl Compressor for Zstd {
     }
 }
 
-/// The worker threads used by default: one per core, at least one and at most [`MAX_WORKERS`].
+/// The worker threads used by default: one per core, at least one and at most eight.
 #[must_use]
 pub fn default_workers() -> u32 {
     std::thread::available_parallelism()
