@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::install::{InstallOptions, JourneyError, install};
+use super::install::{InstallOptions, JourneyError, Unpacked, install_unpacked, unpack};
 use crate::archive::{Archive, Digested, Limits};
 use crate::error_chain::error_chain;
 use crate::interpreter::{Interpreter, InterpreterError, venv_python};
@@ -88,16 +88,34 @@ pub fn validate(
         );
     }
     findings.manifest = checked.map(|(manifest, _)| manifest);
-    if let Some(manifest) = &findings.manifest
-        && !manifest.targets.is_empty()
-        && findings.problems.is_empty()
-    {
-        target_checks(&archive, manifest, &mut findings.problems);
+    let Some(manifest) = &findings.manifest else {
+        return findings;
+    };
+    let multi_target = !manifest.targets.is_empty();
+    if !findings.problems.is_empty() || (!multi_target && trial.is_none()) {
+        return findings;
     }
-    if let (Some(manifest), Some(trial), true) =
-        (&findings.manifest, trial, findings.problems.is_empty())
-    {
-        match trial_install(&archive, manifest, trial) {
+    // One unpack serves the target checks and the trial install.
+    let unpacked = match unpack(&archive) {
+        Ok(unpacked) => unpacked,
+        Err(err) if multi_target => {
+            findings.problems.push(error_chain(&err));
+            return findings;
+        }
+        Err(err) => {
+            findings
+                .problems
+                .push(format!("install check failed: {}", error_chain(&err)));
+            return findings;
+        }
+    };
+    if multi_target {
+        findings
+            .problems
+            .extend(crate::check::targets::problems(manifest, &unpacked.wheels));
+    }
+    if let (Some(trial), true) = (trial, findings.problems.is_empty()) {
+        match trial_install(&unpacked, manifest, trial) {
             Ok(()) => findings.install_checked = true,
             Err(err) => findings
                 .problems
@@ -180,21 +198,10 @@ fn lock_checks(
     }
 }
 
-/// Every target of a multi-target archive, from the wheels' own metadata: offline, and for
-/// machines unlike this one.
-fn target_checks(archive: &Archive, manifest: &Manifest, problems: &mut Vec<String>) {
-    match super::install::unpack(archive) {
-        Ok(unpacked) => {
-            problems.extend(crate::check::targets::problems(manifest, &unpacked.wheels))
-        }
-        Err(err) => problems.push(error_chain(&err)),
-    }
-}
-
 /// Installs into a new virtualenv (made without pip: the installer brings its own) and checks
 /// that the package's distribution is then present at the archive's version.
 fn trial_install(
-    archive: &Archive,
+    unpacked: &Unpacked,
     manifest: &Manifest,
     trial: TrialInstall<'_>,
 ) -> Result<(), TrialError> {
@@ -217,8 +224,8 @@ fn trial_install(
     }
     let python = venv_python(&venv)?;
     let target = Interpreter::probe(&python)?;
-    install(
-        archive,
+    install_unpacked(
+        unpacked,
         &target,
         trial.installer,
         &InstallOptions::default(),
