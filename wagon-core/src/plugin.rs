@@ -43,6 +43,11 @@ pub trait Source: Send + Sync {
     fn name(&self) -> &str;
     /// Whether this source understands `spec`.
     fn claims(&self, spec: &str) -> bool;
+    /// The URL schemes (`https`, without `://`) it claims, which no third-party source may also
+    /// claim unless configured to override it.
+    fn schemes(&self) -> &[&str] {
+        &[]
+    }
     fn fetch(&self, request: &FetchRequest<'_>) -> Result<Fetched, SourceError>;
 }
 

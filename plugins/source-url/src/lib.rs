@@ -29,6 +29,10 @@ impl Source for UrlSource {
         NAME
     }
 
+    fn schemes(&self) -> &[&str] {
+        &["http", "https", "file"]
+    }
+
     fn claims(&self, spec: &str) -> bool {
         let lower = spec.to_ascii_lowercase();
         ["http://", "https://", "file://"]
