@@ -9,35 +9,25 @@ use wagon_core::plugin::{
     Compressor, Encoder, FetchRequest, Fetched, InstallOutcome, InstallRequest, Installer,
     InstallerError, Registry, Source, SourceError,
 };
-use wagon_plugin_sdk::{CompressorInfo, methods};
+use wagon_plugin_sdk::methods;
 
-use crate::ExternalPlugin;
+use crate::{CompressorOffer, ExternalPlugin, Levels, Use};
 
 pub fn register(plugin: &Arc<ExternalPlugin>, registry: &mut Registry) {
-    for scheme in &plugin.capabilities.sources {
+    for scheme in &plugin.offers().sources {
         registry.register_source(Arc::new(ExternalSource {
             plugin: Arc::clone(plugin),
             scheme: scheme.clone(),
             name: format!("{}:{scheme}", plugin.config.name),
         }));
     }
-    for info in &plugin.capabilities.compressors {
-        match hex::decode(&info.magic) {
-            Ok(magic) if !magic.is_empty() => {
-                registry.register_compressor(Arc::new(ExternalCompressor {
-                    plugin: Arc::clone(plugin),
-                    info: info.clone(),
-                    magic,
-                }));
-            }
-            _ => tracing::warn!(
-                "plugin `{}`: compressor `{}` has no usable magic bytes; ignored",
-                plugin.config.name,
-                info.name
-            ),
-        }
+    for offer in &plugin.offers().compressors {
+        registry.register_compressor(Arc::new(ExternalCompressor {
+            plugin: Arc::clone(plugin),
+            offer: offer.clone(),
+        }));
     }
-    for name in &plugin.capabilities.installers {
+    for name in &plugin.offers().installers {
         registry.register_installer(Arc::new(ExternalInstaller {
             plugin: Arc::clone(plugin),
             name: name.clone(),
@@ -58,8 +48,9 @@ impl Source for ExternalSource {
     }
 
     fn claims(&self, spec: &str) -> bool {
-        spec.strip_prefix(self.scheme.as_str())
-            .is_some_and(|rest| rest.starts_with("://"))
+        // Schemes are case-insensitive (RFC 3986), as the built-in URL source treats them.
+        spec.split_once("://")
+            .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case(&self.scheme))
     }
 
     fn fetch(&self, request: &FetchRequest<'_>) -> Result<Fetched, SourceError> {
@@ -67,6 +58,7 @@ impl Source for ExternalSource {
         let result = self
             .plugin
             .request(
+                Use::Source(&self.scheme),
                 methods::SOURCE_FETCH,
                 json!({ "spec": request.spec, "work_dir": request.work_dir }),
             )
@@ -97,9 +89,13 @@ impl Source for ExternalSource {
                 .and_then(|r| r.as_str())
                 .map(|r| Fetched::Requirement(r.to_string()))
                 .ok_or_else(|| fail("the plugin returned no requirement".to_string())),
-            other => Err(fail(format!(
-                "the plugin returned an unknown kind {other:?}"
+            Some(other) => Err(fail(format!(
+                "the plugin answered kind `{other}`; a source answers `requirement`, `project` or `wheels`"
             ))),
+            None => Err(fail(
+                "the plugin's answer has no `kind`; a source answers `requirement`, `project` or `wheels`"
+                    .to_string(),
+            )),
         }
     }
 }
@@ -108,29 +104,48 @@ impl Source for ExternalSource {
 /// temporary files on either side of the call.
 struct ExternalCompressor {
     plugin: Arc<ExternalPlugin>,
-    info: CompressorInfo,
-    magic: Vec<u8>,
+    offer: CompressorOffer,
+}
+
+impl ExternalCompressor {
+    /// The levels declared or offered; when wagon.toml declared none, the plugin's hello says
+    /// (starting it — only a command writing with it asks). If it cannot be asked, every level
+    /// passes here and the encode that follows reports why.
+    fn known_levels(&self) -> Option<Levels> {
+        self.offer.levels.or_else(|| match self.plugin.handshake() {
+            Ok(offered) => offered
+                .compressors
+                .iter()
+                .find(|c| c.name == self.offer.name)
+                .and_then(|c| c.levels),
+            Err(err) => {
+                tracing::debug!("{err}");
+                None
+            }
+        })
+    }
 }
 
 impl Compressor for ExternalCompressor {
     fn name(&self) -> &str {
-        &self.info.name
+        &self.offer.name
     }
 
     fn extension(&self) -> &str {
-        &self.info.extension
+        &self.offer.extension
     }
 
     fn magic(&self) -> &[u8] {
-        &self.magic
+        &self.offer.magic
     }
 
     fn default_level(&self) -> i32 {
-        self.info.default_level
+        self.known_levels().map_or(0, |l| l.default)
     }
 
     fn levels(&self) -> std::ops::RangeInclusive<i32> {
-        self.info.min_level..=self.info.max_level
+        self.known_levels()
+            .map_or(i32::MIN..=i32::MAX, |l| l.min..=l.max)
     }
 
     fn encoder<'a>(
@@ -140,7 +155,7 @@ impl Compressor for ExternalCompressor {
     ) -> io::Result<Box<dyn Encoder + 'a>> {
         Ok(Box::new(SpoolingEncoder {
             plugin: Arc::clone(&self.plugin),
-            name: self.info.name.clone(),
+            offer: self.offer.clone(),
             level,
             spool: wagon_core::scratch::tempfile()?,
             output,
@@ -154,8 +169,9 @@ impl Compressor for ExternalCompressor {
         let decoded = wagon_core::scratch::tempfile()?;
         self.plugin
             .request(
+                Use::Compressor(&self.offer),
                 methods::COMPRESSOR_DECODE,
-                json!({ "name": self.info.name, "input": spool.path(), "output": decoded.path() }),
+                json!({ "name": self.offer.name, "input": spool.path(), "output": decoded.path() }),
             )
             .map_err(io::Error::other)?;
         Ok(Box::new(decoded.reopen()?))
@@ -164,7 +180,7 @@ impl Compressor for ExternalCompressor {
 
 struct SpoolingEncoder<'a> {
     plugin: Arc<ExternalPlugin>,
-    name: String,
+    offer: CompressorOffer,
     level: i32,
     spool: wagon_core::scratch::ScratchFile,
     output: Box<dyn Write + 'a>,
@@ -186,8 +202,9 @@ impl Encoder for SpoolingEncoder<'_> {
         let encoded = wagon_core::scratch::tempfile()?;
         self.plugin
             .request(
+                Use::Compressor(&self.offer),
                 methods::COMPRESSOR_ENCODE,
-                json!({ "name": self.name, "input": self.spool.path(), "output": encoded.path(), "level": self.level }),
+                json!({ "name": self.offer.name, "input": self.spool.path(), "output": encoded.path(), "level": self.level }),
             )
             .map_err(io::Error::other)?;
         io::copy(&mut encoded.reopen()?, &mut self.output)?;
@@ -221,6 +238,7 @@ impl Installer for ExternalInstaller {
         let result = self
             .plugin
             .request(
+                Use::Installer(&self.name),
                 methods::INSTALLER_INSTALL,
                 json!({
                     "name": self.name,

@@ -310,13 +310,19 @@ fn output_format(
     name: &str,
     level: Option<i32>,
 ) -> anyhow::Result<OutputFormat> {
-    let compressor = match name {
-        "zip" => return Ok(OutputFormat::Zip),
-        "gz" | "gzip" | "tar.gz" | "tgz" => "gzip",
-        "zst" | "zstd" | "tar.zst" => "zstd",
-        other => other,
-    };
-    let compressor = context.registry.compressor(compressor).ok_or_else(|| {
+    if name == "zip" {
+        return Ok(OutputFormat::Zip);
+    }
+    // A compressor of that very name first: a plugin configured to override a built-in alias.
+    let alias = crate::registry::FORMAT_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, compressor)| *compressor);
+    let found = context
+        .registry
+        .compressor(name)
+        .or_else(|| alias.and_then(|a| context.registry.compressor(a)));
+    let compressor = found.ok_or_else(|| {
         anyhow!(
             "unknown archive format `{name}`: use gz, zst or zip (compressors: {})",
             context.registry.compressor_names().join(", ")
