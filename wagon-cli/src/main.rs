@@ -102,7 +102,10 @@ fn builtin_commands() -> Vec<(String, String)> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // `wagon help NAME` of an external command is `wagon-NAME --help`, as cargo does.
+    let builtins: Vec<String> = builtin_commands().into_iter().map(|(n, _)| n).collect();
+    external::rewrite_help(&mut args, &builtins);
     // `--color` here and `--json` in `usage_error` are read from the raw words, not from clap's
     // result: clap prints its own help and errors before parsing completes (as cargo does), and
     // these must already honour both.
@@ -218,8 +221,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::ui::output::line(format_args!(
                 "Installed commands (wagon-<name> on PATH or in $WAGON_HOME/bin):"
             ))?;
+            let builtins: Vec<String> = builtin_commands().into_iter().map(|(n, _)| n).collect();
             for name in found {
-                crate::ui::output::line(format_args!("    {name}"))?;
+                if builtins.contains(&name) {
+                    crate::ui::output::line(format_args!(
+                        "    {name:<12} (shadowed: the built-in `{name}` runs instead)"
+                    ))?;
+                } else {
+                    crate::ui::output::line(format_args!("    {name}"))?;
+                }
             }
         }
         return Ok(ExitCode::SUCCESS);
