@@ -89,6 +89,17 @@ fn an_unused_broken_or_hanging_plugin_touches_no_other_command() {
         );
     }
 
+    // Undeclared, it must be asked what it offers before any command runs: one that cannot
+    // answer is left out with a warning saying how to avoid the question, not a failure.
+    let toml = format!("[plugins.corp]\npath = \"{}\"\n", broken.display());
+    let shown = in_project(dir.path(), &toml, &["show", archive.to_str().unwrap()]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let warned = stderr(&shown);
+    assert!(
+        warned.contains("plugin `corp` is left out") && warned.contains("provides"),
+        "{warned}"
+    );
+
     // The command that needs it starts it, and says how it ended, in words.
     let toml = format!(
         "[plugins.corp]\npath = \"{}\"\nprovides = {{ sources = [\"corp\"] }}\n",

@@ -32,8 +32,19 @@ const DEFAULT_TIMEOUT: i64 = 600;
 pub fn build(config: &Loaded) -> anyhow::Result<Registry> {
     let mut plugins = Vec::new();
     for (name, entry) in &config.config.plugins {
-        let plugin = ExternalPlugin::load(plugin_config(config, name, entry)?)?;
-        plugins.push((Arc::new(plugin), entry.override_builtins));
+        let plugin_config = plugin_config(config, name, entry)?;
+        let declared = plugin_config.provides.is_some();
+        match ExternalPlugin::load(plugin_config) {
+            Ok(plugin) => plugins.push((Arc::new(plugin), entry.override_builtins)),
+            // Undeclared, it had to be asked what it offers before any command could run; a
+            // plugin that cannot answer must not break the commands that never needed it.
+            Err(error) if !declared => tracing::warn!(
+                "plugin `{name}` is left out of this command: {error}. A command that needs it \
+                 will not find what it offers; declare them with `provides` in [plugins.{name}] \
+                 so that it is started only when used"
+            ),
+            Err(error) => return Err(error.into()),
+        }
     }
     let builtins = Builtins::new();
     check_collisions(&plugins, &builtins)?;
