@@ -17,5 +17,6 @@ mod native;
 mod plugins;
 mod pylock;
 mod read_side;
+mod repair;
 mod targets;
 mod validate;
