@@ -18,5 +18,6 @@ mod plugin_lifecycle;
 mod plugins;
 mod pylock;
 mod read_side;
+mod repair;
 mod targets;
 mod validate;

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use commands::{completions, create, get_file, install, list_files, lock, show, validate};
+use commands::{completions, create, get_file, install, list_files, lock, repair, show, validate};
 
 /// The heading global options are listed under in every command's help.
 const GLOBAL: &str = "Global options";
@@ -82,6 +82,8 @@ enum Command {
     Install(install::Args),
     /// Add a PEP 751 pylock.toml to an archive, without touching its wheels.
     Lock(lock::Args),
+    /// Make an archive's linux_* wheels manylinux_* with auditwheel, and write it again.
+    Repair(Box<repair::Args>),
     /// Print a shell's completion script for wagon (bash, zsh, fish, elvish, powershell).
     Completions(completions::Args),
     /// A `wagon-<name>` executable found in $WAGON_HOME/bin or on PATH.
@@ -271,6 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&context, &args),
         Command::Install(args) => install::run(&context, args),
         Command::Lock(args) => lock::run(&context, &args),
+        Command::Repair(args) => repair::run(&context, *args),
         Command::External(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }

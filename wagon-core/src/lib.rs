@@ -6,6 +6,7 @@
 //! in a [`plugin::Registry`] by whoever embeds the core (the `wagon` CLI, tests, third parties).
 
 pub mod archive;
+pub mod auditwheel;
 pub mod check;
 pub mod containment;
 pub mod entry_points;

@@ -6,6 +6,7 @@ pub mod get_file;
 pub mod install;
 pub mod list_files;
 pub mod lock;
+pub mod repair;
 pub mod show;
 pub mod validate;
 

@@ -42,7 +42,7 @@ pub fn relock(
 }
 
 /// The files of an unpacked folder, by name, sorted; none when the archive has no such folder.
-fn files_in(folder: &Path) -> Result<Vec<(String, PathBuf)>, JourneyError> {
+pub(crate) fn files_in(folder: &Path) -> Result<Vec<(String, PathBuf)>, JourneyError> {
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

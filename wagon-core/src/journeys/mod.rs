@@ -1,6 +1,7 @@
 //! The journeys, one per command that changes or proves something: `create` (source → archive),
-//! `install` (archive → environment), `validate` (archive → findings, by a trial install) and
-//! `lock` (archive → archive with a `pylock.toml`). Each strings together the core's single-job
+//! `install` (archive → environment), `validate` (archive → findings, by a trial install),
+//! `lock` (archive → archive with a `pylock.toml`) and `repair` (archive → archive with its
+//! `linux_*` wheels made `manylinux_*`). Each strings together the core's single-job
 //! modules; the CLI only parses arguments and renders what a journey returns. `read` is the stage
 //! the journeys over an existing archive start with.
 
@@ -8,6 +9,7 @@ pub mod create;
 pub mod install;
 pub mod lock;
 pub mod read;
+pub mod repair;
 pub mod validate;
 
 use crate::archive::ArchiveError;
