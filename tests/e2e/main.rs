@@ -16,6 +16,7 @@ mod managed;
 mod native;
 mod plugins;
 mod pylock;
+mod python_api;
 mod read_side;
 mod targets;
 mod validate;
