@@ -14,11 +14,11 @@ use crate::common::{assert_success, demo_wheels};
 
 const PROJECT_SOURCE: &str = "from demo_lib import greet\n\ndef main():\n    return greet('api')\n";
 
-/// The one wheel `.ci/setup` builds into `target/wheels`, after proving it carries the very
+/// The one wheel `.ci/setup` builds into `target/python-wheel`, after proving it carries the very
 /// binary under test and the module as `python/src` has it (a wheel left from older sources would
 /// test old code).
 fn built_wheel() -> PathBuf {
-    let dir = workspace_root().join("target/wheels");
+    let dir = workspace_root().join("target/python-wheel");
     let wheels: Vec<PathBuf> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
