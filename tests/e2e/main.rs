@@ -17,6 +17,7 @@ mod native;
 mod plugin_lifecycle;
 mod plugins;
 mod pylock;
+mod python_api;
 mod read_side;
 mod repair;
 mod targets;
