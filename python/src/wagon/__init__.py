@@ -374,7 +374,10 @@ def repair(source, validate_archive=False):
     """Repair the archive's ``linux_*`` wheels with auditwheel (``wagon repair``); return the
     repaired archive's path."""
     _, report = _run(["repair", source])
-    archive = report.get("archive") or report.get("path")
+    if report.get("archive") is None and report.get("repaired") == []:
+        # Nothing needed repair (pure or already manylinux wheels): the archive stands as it is.
+        return source
+    archive = report.get("archive")
     if not archive:
         raise WagonError("wagon repair answered without an archive path: {0}".format(report))
     if validate_archive:
