@@ -14,6 +14,7 @@ mod install;
 mod interrupts;
 mod managed;
 mod native;
+mod parity_create;
 mod plugin_lifecycle;
 mod plugins;
 mod pylock;

@@ -9,6 +9,7 @@ mod external;
 mod interpreter_args;
 mod limits;
 mod registry;
+mod remote;
 mod ui;
 
 use std::ffi::OsString;

@@ -322,6 +322,52 @@ pub(crate) fn target_marker(target: &Environment) -> String {
     )
 }
 
+/// The environments of a lock that serves the CPython 3 minor versions `minors` (ascending) on
+/// the build platform of `target`: one marker per run of consecutive versions, open-ended (up
+/// to Python 4) when a run reaches `newest_checked`; with OS and machine when the archive holds
+/// platform-specific wheels.
+pub(crate) fn python_span_environments(
+    minors: &[u8],
+    newest_checked: u8,
+    target: &Environment,
+    manifest: &Manifest,
+) -> Vec<String> {
+    let mut runs: Vec<(u8, u8)> = Vec::new();
+    for &minor in minors {
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(minor) => *last = minor,
+            _ => runs.push((minor, minor)),
+        }
+    }
+    runs.into_iter()
+        .map(|(first, last)| {
+            let python = if last >= newest_checked {
+                format!("python_version >= \"3.{first}\" and python_version < \"4\"")
+            } else if first == last {
+                format!("python_version == \"3.{first}\"")
+            } else {
+                format!("python_version >= \"3.{first}\" and python_version <= \"3.{last}\"")
+            };
+            let mut parts = vec![python];
+            parts.extend(platform_markers(target, manifest));
+            parts.join(" and ")
+        })
+        .collect()
+}
+
+/// `sys_platform` and `platform_machine` of `target` when the archive holds platform-specific
+/// wheels; nothing for a pure archive.
+fn platform_markers(target: &Environment, manifest: &Manifest) -> Vec<String> {
+    if manifest.supported_platform == "any" {
+        return Vec::new();
+    }
+    let markers = &target.markers;
+    vec![
+        format!("sys_platform == \"{}\"", markers.sys_platform()),
+        format!("platform_machine == \"{}\"", markers.platform_machine()),
+    ]
+}
+
 /// The environment the lock was resolved for: the build interpreter's Python version, plus its
 /// OS and machine when the archive holds platform-specific wheels.
 fn environment_of(target: &Environment, manifest: &Manifest) -> String {
@@ -330,13 +376,7 @@ fn environment_of(target: &Environment, manifest: &Manifest) -> String {
         "python_version == \"{}\"",
         markers.python_version().string
     )];
-    if manifest.supported_platform != "any" {
-        parts.push(format!("sys_platform == \"{}\"", markers.sys_platform()));
-        parts.push(format!(
-            "platform_machine == \"{}\"",
-            markers.platform_machine()
-        ));
-    }
+    parts.extend(platform_markers(target, manifest));
     parts.join(" and ")
 }
 
@@ -352,6 +392,32 @@ mod tests {
             TargetSpec::Declared(machine) => machine.environment().unwrap(),
             TargetSpec::Host => unreachable!(),
         }
+    }
+
+    /// `--pyver py3`: one marker per run of Python versions, open-ended when a run reaches the
+    /// newest version checked, with the platform only for an archive that has one.
+    #[test]
+    fn python_spans_become_environment_markers() {
+        let linux = target("cp311-manylinux_2_28_x86_64");
+        let mut manifest = manifest_with(&["app-1.0-py3-none-any.whl"]);
+        assert_eq!(
+            python_span_environments(&[9, 10, 11, 12], 12, &linux, &manifest),
+            [r#"python_version >= "3.9" and python_version < "4""#]
+        );
+        assert_eq!(
+            python_span_environments(&[8, 9, 11], 30, &linux, &manifest),
+            [
+                r#"python_version >= "3.8" and python_version <= "3.9""#,
+                r#"python_version == "3.11""#
+            ]
+        );
+        manifest.supported_platform = "linux_x86_64".to_string();
+        assert_eq!(
+            python_span_environments(&[11], 30, &linux, &manifest),
+            [
+                r#"python_version == "3.11" and sys_platform == "linux" and platform_machine == "x86_64""#
+            ]
+        );
     }
 
     /// pytest's shape: Windows-only and old-Python-only dependencies, and one compiled wheel

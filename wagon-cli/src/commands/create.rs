@@ -34,8 +34,9 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     exclude: Vec<String>,
 
-    /// A PEP 425 python tag for the archive's name (repeatable; `py3`, `py311`, `cp312`).
-    /// Default: that of the build interpreter.
+    /// A PEP 425 python tag for the archive's name (repeatable; `py3`, `py311`, `cp312`); the
+    /// lock then serves every CPython the tags name where the wheels fit. Default: that of the
+    /// build interpreter.
     #[arg(long, value_name = "TAG")]
     pyver: Vec<String>,
 
@@ -152,6 +153,8 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
+    // An archive that failed its validation is not left where the user expects a good one.
+    let removed = !problems.is_empty() && std::fs::remove_file(&created.path).is_ok();
     let manifest = &created.manifest;
     if json {
         let report = serde_json::json!({
@@ -162,9 +165,10 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "supported_platform": manifest.supported_platform,
             "validated": validate && problems.is_empty(),
             "problems": problems,
+            "removed": removed,
         });
         crate::ui::output::line(format_args!("{report}"))?;
-    } else {
+    } else if problems.is_empty() {
         crate::ui::output::line(format_args!("{}", created.path.display()))?;
         if !context.quiet {
             let fits = if manifest.targets.is_empty() {
@@ -184,12 +188,18 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
                     "wheels"
                 },
             );
+            if validate {
+                eprintln!("validated: a trial install into a throwaway virtualenv succeeded");
+            }
         }
     }
     if !problems.is_empty() {
         eprintln!("{}: validation failed:", created.path.display());
         for problem in &problems {
             eprintln!("  - {}", problem.replace('\n', "\n    "));
+        }
+        if removed {
+            eprintln!("The archive was removed, so that no invalid archive is left in its folder.");
         }
         return Ok(ExitCode::FAILURE);
     }

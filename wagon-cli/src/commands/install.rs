@@ -13,7 +13,7 @@ use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The wagon archive.
+    /// The wagon archive: a file, or an http(s) URL to download it from.
     archive: PathBuf,
 
     #[command(flatten)]
@@ -82,7 +82,10 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
         )
     })?;
     let archive = context.open(&args.archive)?;
-    let stage = Stage::start(format!("reading {}", args.archive.display()), context.quiet);
+    let stage = Stage::start(
+        format!("reading {}", crate::remote::shown(&args.archive)),
+        context.quiet,
+    );
     // Probe the interpreter while the archive is read: both take tens of milliseconds.
     let target_args = args.target.clone();
     let probe = std::thread::spawn(move || target_args.probe());
@@ -93,7 +96,7 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
     let unpacked = unpacked?;
     stage.set(format!(
         "installing {} into {}",
-        args.archive.display(),
+        crate::remote::shown(&args.archive),
         target.describe()
     ));
     let options = InstallOptions {

@@ -78,6 +78,12 @@ pub enum ArchiveError {
          holds TOP/package.json and TOP/wheels/*.whl)"
     )]
     NoManifest { archive: PathBuf },
+    #[error(
+        "{archive} is a wheel, not a wagon archive. A wagon holds a package together with all \
+         its dependency wheels: make one from this wheel with `wagon create {archive}` (its \
+         dependencies come from your package index), then install that archive"
+    )]
+    IsAWheel { archive: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,

@@ -111,6 +111,17 @@ pub enum CreateError {
          archive for each"
     )]
     IndistinguishableTargets { first: String, second: String },
+    #[error(
+        "the archive's wheels install together on no CPython the python tags `{tags}` name \
+         (their tags, Requires-Python or dependencies rule each one out). Pass the --pyver of \
+         the build interpreter, or build with an interpreter those tags name"
+    )]
+    PythonTagsFitNothing { tags: String },
+    #[error(
+        "cannot write the archive into {dir}: {reason}. Nothing was built; choose a folder you \
+         can write to with -o"
+    )]
+    OutputUnwritable { dir: PathBuf, reason: String },
 }
 
 fn io_error(
@@ -185,6 +196,7 @@ pub fn create(
         }
         None => None,
     };
+    let fetched = own_copy(fetched, work.path(), progress)?;
 
     progress.stage(&format!(
         "building wheels with {} ({})",
@@ -439,9 +451,15 @@ fn pack(
         })
     };
     match lock {
-        Ok(lock) => layout
-            .metadata_files
-            .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
+        Ok(mut lock) => {
+            // `--pyver`: the lock serves every Python the user's tags name where it holds.
+            if built.targets.is_empty() && !request.python_tags.is_empty() {
+                widen_to_python_tags(&mut lock, &manifest, &prepared.wheels, build_target)?;
+            }
+            layout
+                .metadata_files
+                .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes()))
+        }
         // pip's closure, or one the user cut with --exclude, may not hold: the lock is left out.
         Err(err) if built.targets.is_empty() && (!built.resolved || excluded_any) => {
             tracing::warn!(
@@ -454,6 +472,76 @@ fn pack(
     }
     layout.manifest = manifest.to_json().map_err(PackError::from)?;
     Ok((manifest, layout))
+}
+
+/// The newest CPython 3 minor version `--pyver py3` is checked against; an archive fitting it
+/// and every older one down to its lowest is taken to fit the later ones too.
+const NEWEST_MINOR_CHECKED: u8 = 30;
+
+/// Makes `lock`, planned on the build interpreter, name as its environments every CPython 3 of
+/// the archive's python tags (`py3`: all; `cp312`: 3.12) on which it installs a closure that holds
+/// together: each wheel's tags and Requires-Python fit, `python_requires` allows it, and every
+/// dependency that applies there is in the lock. Each Python is the build platform with that
+/// version, as a declared target. An error when none fits.
+fn widen_to_python_tags(
+    lock: &mut PyLock,
+    manifest: &Manifest,
+    wheels: &[WheelInfo],
+    build_target: &Interpreter,
+) -> Result<(), CreateError> {
+    let host_tag = crate::targets::host_tag(build_target);
+    let Some((_, platform)) = host_tag.split_once('-') else {
+        return Ok(());
+    };
+    let mut candidates: Vec<u8> = manifest
+        .supported_python_versions
+        .iter()
+        .flat_map(|tag| python::cpython3_minors_of_tag(tag, 0..=NEWEST_MINOR_CHECKED))
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let roots: Vec<_> = crate::plan::roots(manifest, &[])
+        .map_err(crate::plan::PlanError::from)
+        .map_err(CreateError::TargetLock)?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    let requires = manifest
+        .python_requires
+        .as_deref()
+        .and_then(|r| python::specifiers(r).ok());
+    let mut unbound = lock.clone();
+    unbound.environments = None;
+    let mut fitting = Vec::new();
+    for minor in candidates {
+        let spec = format!("cp3{minor}-{platform}");
+        let Ok(TargetSpec::Declared(machine)) = TargetSpec::parse(&spec, None) else {
+            // A platform a declared target cannot name: the lock keeps the build Python alone.
+            tracing::debug!("cannot check {spec} for --pyver");
+            return Ok(());
+        };
+        let Ok(env) = machine.environment() else {
+            return Ok(());
+        };
+        let allowed = requires
+            .as_ref()
+            .is_none_or(|r| r.contains(&env.python_full_version));
+        if allowed && crate::plan::follow_lock(&unbound, wheels, &env, &roots, false).is_ok() {
+            fitting.push(minor);
+        }
+    }
+    if fitting.is_empty() {
+        return Err(CreateError::PythonTagsFitNothing {
+            tags: manifest.supported_python_versions.join(", "),
+        });
+    }
+    lock.environments = Some(crate::pylock::python_span_environments(
+        &fitting,
+        NEWEST_MINOR_CHECKED,
+        &build_target.env,
+        manifest,
+    ));
+    Ok(())
 }
 
 /// The cheap checks, before any slow work: a typo must not cost a build. Returns the python
@@ -475,6 +563,7 @@ fn check_inputs(request: &CreateRequest) -> Result<Vec<String>, CreateError> {
         .iter()
         .map(|t| python::python_tag(t))
         .collect::<Result<Vec<_>, _>>()?;
+    check_output_dir(&request.output_dir)?;
     if request.source.is_none() {
         if request.requirement_files.is_empty() {
             return Err(CreateError::NothingToPack);
@@ -499,6 +588,34 @@ fn check_inputs(request: &CreateRequest) -> Result<Vec<String>, CreateError> {
         )?;
     }
     Ok(python_tags)
+}
+
+/// The archive can be written into `dir` (or the folder that will be made there): its nearest
+/// existing ancestor is a folder that takes a new file. Made nowhere yet, so a failed build
+/// leaves nothing behind.
+fn check_output_dir(dir: &Path) -> Result<(), CreateError> {
+    let unwritable = |reason: String| CreateError::OutputUnwritable {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let mut existing = dir;
+    while std::fs::symlink_metadata(existing).is_err() {
+        match existing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => existing = parent,
+            _ => return Ok(()),
+        }
+    }
+    if !existing.is_dir() {
+        return Err(unwritable(format!(
+            "{} is not a folder",
+            existing.display()
+        )));
+    }
+    tempfile::Builder::new()
+        .prefix(".wagon-write-check-")
+        .tempfile_in(existing)
+        .map(drop)
+        .map_err(|err| unwritable(format!("{} takes no new file ({err})", existing.display())))
 }
 
 /// What the archive is: its name and version, and for a requirements-only archive the projects
@@ -548,6 +665,67 @@ fn keep_wheels(wheels: &[PathBuf], keep: &Path) -> Result<(), CreateError> {
         if let Some(name) = wheel.file_name() {
             std::fs::copy(wheel, keep.join(name)).map_err(io_error("copy a wheel to", keep))?;
         }
+    }
+    Ok(())
+}
+
+/// A project in the user's tree as a copy in the run's scratch `work` folder: builds write into
+/// the project (setuptools' `build/` and `*.egg-info`), and the user's tree is left as it was,
+/// as pip did before 21.3.
+fn own_copy(
+    fetched: Option<Fetched>,
+    work: &Path,
+    progress: &dyn Progress,
+) -> Result<Option<Fetched>, CreateError> {
+    match fetched {
+        Some(Fetched::Project(dir)) if !dir.starts_with(work) => {
+            progress.stage(&format!("copying {}", dir.display()));
+            let name = dir
+                .file_name()
+                .map_or_else(|| "project".into(), std::ffi::OsStr::to_os_string);
+            let copy = work.join("project").join(name);
+            copy_tree(&dir, &copy)?;
+            Ok(Some(Fetched::Project(copy)))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Copies the project tree `from` to `to`: folders, files and symbolic links as they are, but
+/// not tox's and nox's environments (as pip left them out when it copied a tree).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), CreateError> {
+    make_dir(to)?;
+    let entries = std::fs::read_dir(from).map_err(io_error("read", from))?;
+    for entry in entries {
+        let entry = entry.map_err(io_error("read", from))?;
+        let (source, name) = (entry.path(), entry.file_name());
+        if name == ".tox" || name == ".nox" {
+            continue;
+        }
+        let destination = to.join(&name);
+        let kind = entry.file_type().map_err(io_error("read", &source))?;
+        if kind.is_dir() {
+            copy_tree(&source, &destination)?;
+        } else if kind.is_symlink() {
+            copy_link(&source, &destination)?;
+        } else if kind.is_file() {
+            std::fs::copy(&source, &destination).map_err(io_error("copy", &source))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn copy_link(source: &Path, destination: &Path) -> Result<(), CreateError> {
+    let target = std::fs::read_link(source).map_err(io_error("read", source))?;
+    std::os::unix::fs::symlink(target, destination).map_err(io_error("create", destination))
+}
+
+/// Elsewhere a link is copied as what it points to, when that is a file.
+#[cfg(not(unix))]
+fn copy_link(source: &Path, destination: &Path) -> Result<(), CreateError> {
+    if source.is_file() {
+        std::fs::copy(source, destination).map_err(io_error("copy", source))?;
     }
     Ok(())
 }

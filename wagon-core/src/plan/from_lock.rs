@@ -18,8 +18,15 @@ pub fn follow_lock(
     roots: &[PackageName],
     ignore_platform: bool,
 ) -> Result<InstallPlan, PlanError> {
-    if !ignore_platform {
-        check_environment(lock, target)?;
+    match check_environment(lock, target) {
+        Err(PlanError::LockEnvironment {
+            environments,
+            target,
+        }) if ignore_platform => tracing::warn!(
+            "--ignore-platform: installing anyway, but pylock.toml was made for {environments}, \
+             not {target}"
+        ),
+        result => result?,
     }
     let mut planned = Vec::new();
     let mut entries = Vec::new();

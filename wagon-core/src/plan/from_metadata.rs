@@ -404,7 +404,7 @@ pub(crate) fn best_candidate(
 ) -> Result<usize, Vec<String>> {
     let mut reasons = Vec::new();
     let mut fitting: Vec<(usize, &Version, TagCompatibility)> = Vec::new();
-    let mut misfits: Vec<(usize, &Version)> = Vec::new();
+    let mut misfits: Vec<(usize, &Version, String)> = Vec::new();
     for &index in candidates {
         let wheel = &wheels[index];
         if spec.is_some_and(|s| !s.contains(&wheel.filename.version)) {
@@ -443,8 +443,8 @@ pub(crate) fn best_candidate(
         match why_not {
             None => fitting.push((index, &wheel.filename.version, compatibility)),
             Some(reason) => {
-                reasons.push(reason);
-                misfits.push((index, &wheel.filename.version));
+                reasons.push(reason.clone());
+                misfits.push((index, &wheel.filename.version, reason));
             }
         }
     }
@@ -455,6 +455,12 @@ pub(crate) fn best_candidate(
         return Ok(best.0);
     }
     if ignore_platform && let Some(best) = misfits.iter().max_by(|a, b| a.1.cmp(b.1)) {
+        // The user asked to try anyway, not to be kept in the dark about what may not work.
+        tracing::warn!(
+            "--ignore-platform: installing a wheel that does not fit {}: {}",
+            target.describe(),
+            best.2
+        );
         return Ok(best.0);
     }
     Err(reasons)

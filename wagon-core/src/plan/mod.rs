@@ -138,8 +138,17 @@ pub fn plan(
     target: &Environment,
     options: &PlanOptions,
 ) -> Result<InstallPlan, PlanError> {
-    if !options.ignore_platform {
-        check_python_requires(manifest, target)?;
+    match check_python_requires(manifest, target) {
+        Err(PlanError::PythonRequires {
+            package,
+            version,
+            requires,
+            target,
+        }) if options.ignore_platform => tracing::warn!(
+            "--ignore-platform: installing anyway, but {package} {version} requires Python \
+             {requires} and the target is {target}"
+        ),
+        result => result?,
     }
     let roots = roots(manifest, &options.extras)?;
     if let Some(lock) = lock
