@@ -103,7 +103,10 @@ fn exchange_with_process(
     let expected = messages.len();
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
+        // Blank lines are skipped, as the SDK skips them on its side.
+        let mut lines = BufReader::new(stdout)
+            .lines()
+            .filter(|line| line.as_ref().map_or(true, |l| !l.trim().is_empty()));
         for _ in 0..expected {
             match lines.next() {
                 Some(Ok(line)) => {
