@@ -49,9 +49,8 @@ impl Builder for WagonBuilder {
             )));
         }
         let pip = Pip::of(request);
-        let index = if let Some(Fetched::Wheels(given)) = request.root
-            && !given.indexes
-        {
+        let offline = matches!(request.root, Some(Fetched::Wheels(given)) if !given.indexes);
+        let index = if offline {
             given_wheels_only(request)?
         } else {
             open_index(request)?
@@ -73,7 +72,7 @@ impl Builder for WagonBuilder {
         for target in &targets {
             let resolution = resolver
                 .resolve(&roots, &target.env, &ResolveOptions::default())
-                .map_err(|err| failure(error_chain(&err)))?;
+                .map_err(|err| unresolvable(&err, offline))?;
             let mut closure = Vec::with_capacity(resolution.packages.len());
             for package in &resolution.packages {
                 let file = &package.file;
@@ -135,6 +134,20 @@ impl Builder for WagonBuilder {
             },
         })
     }
+}
+
+/// A resolution that failed; when only the source's wheels were asked, saying so (the usual
+/// "not on the index" would send the user looking at an index nobody asked).
+fn unresolvable(err: &dyn std::error::Error, offline: bool) -> BuildError {
+    let mut message = error_chain(err);
+    if offline {
+        message.push_str(
+            ". The source gave the package as wheels to be resolved alone, so no index was \
+             asked: the source must add the missing wheels to its result, or allow indexes \
+             (`indexes: true`)",
+        );
+    }
+    failure(message)
 }
 
 /// An index client that knows no index and no find-links: a source that gave the whole closure

@@ -129,7 +129,8 @@ fn given_wheels(
         })?;
         if !path.is_file() {
             return Err(format!(
-                "its `wheels` result lists {}, which does not exist (a relative path is relative                  to the folder of the wagon.toml that configured the plugin, {})",
+                "its `wheels` result lists {}, which does not exist (a relative path is relative \
+                 to the folder of the wagon.toml that configured the plugin, {})",
                 path.display(),
                 config_dir.display()
             ));
@@ -145,13 +146,15 @@ fn given_wheels(
             .into_iter()
             .collect();
         return Err(format!(
-            "its `wheels` result names the package `{package}`, but no wheel it lists is of that              project (they are of {}); set `package` to the project the archive is for",
+            "its `wheels` result names the package `{package}`, but no wheel it lists is of that \
+             project (they are of {}); set `package` to the project the archive is for",
             listed.join(", ")
         ));
     };
     if let Some((other, _)) = own.find(|(_, w)| w.version != first.version) {
         return Err(format!(
-            "its `wheels` result holds two versions of the package `{package}` ({} and {});              give the wheels of one",
+            "its `wheels` result holds two versions of the package `{package}` ({} and {}); \
+             give the wheels of one",
             package_path.display(),
             other.display()
         ));
