@@ -493,6 +493,11 @@ fn a_wheels_result_names_its_package_and_resolves_from_its_wheels_alone() {
     );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("canned: fetching canned://demo")
+            && stderr.contains("canned: a child process writes to stdout too"),
+        "the plugin's stray stdout reaches stderr, not the protocol: {stderr}"
+    );
     let archive = PathBuf::from(stdout.trim());
     let shown = wagon()
         .arg("show")
