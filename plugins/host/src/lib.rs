@@ -166,9 +166,23 @@ pub enum HostError {
     ProtocolMismatch {
         /// The plugin's name.
         plugin: String,
-        /// The version the plugin speaks, or its own words on the mismatch (an error it answered
-        /// the hello with).
+        /// The version the plugin speaks.
         theirs: String,
+        /// The version this Wagon speaks.
+        ours: u32,
+    },
+    #[error(
+        "plugin `{plugin}` refused protocol {ours}, the one this Wagon speaks: {reason}. Rebuild \
+         the plugin against a wagon-plugin-sdk for protocol {ours}, or use a Wagon that speaks \
+         the plugin's"
+    )]
+    /// The plugin answered the hello with a `protocol` error: it speaks none of this Wagon's
+    /// versions.
+    ProtocolRefused {
+        /// The plugin's name.
+        plugin: String,
+        /// The plugin's own words on the versions (the SDK says which it speaks).
+        reason: String,
         /// The version this Wagon speaks.
         ours: u32,
     },
@@ -298,9 +312,9 @@ impl ExternalPlugin {
             Some(PluginMessage::Response {
                 error: Some(error), ..
             }) if error.code == "protocol" => {
-                return Err(HostError::ProtocolMismatch {
+                return Err(HostError::ProtocolRefused {
                     plugin,
-                    theirs: error.message,
+                    reason: error.message,
                     ours: PROTOCOL_VERSION,
                 });
             }
@@ -391,8 +405,9 @@ impl ExternalPlugin {
                 Value::from(self.config.config_dir.display().to_string()),
             );
         }
+        const ID: u64 = 1;
         let request = HostMessage::Request {
-            id: 1,
+            id: ID,
             method: method.to_string(),
             params,
         };
@@ -414,6 +429,12 @@ impl ExternalPlugin {
         };
         let plugin = self.config.name.clone();
         match reply {
+            Some(PluginMessage::Response { id, .. }) if id != ID => Err(HostError::Protocol {
+                plugin,
+                detail: format!(
+                    "it answered request {ID} ({method}) with a response to request {id}"
+                ),
+            }),
             Some(PluginMessage::Response {
                 result: Some(result),
                 error: None,

@@ -83,7 +83,10 @@ pub(crate) fn exchange_with_process(
     let expected = messages.len();
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
+        // Blank lines are skipped, as the SDK skips them on its side.
+        let mut lines = BufReader::new(stdout)
+            .lines()
+            .filter(|line| line.as_ref().map_or(true, |l| !l.trim().is_empty()));
         for _ in 0..expected {
             let next = match lines.next() {
                 Some(Ok(line)) => Ok(line),

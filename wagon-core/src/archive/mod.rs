@@ -106,7 +106,9 @@ pub fn unpack_project(
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
     {
-        return Ok(crate::plugin::Fetched::Wheels(vec![path.to_path_buf()]));
+        return Ok(crate::plugin::Fetched::Wheels(
+            crate::plugin::FetchedWheels::single(path.to_path_buf()),
+        ));
     }
     let archive = Archive::open(path, registry, limits).map_err(|err| err.to_string())?;
     std::fs::create_dir_all(dest)

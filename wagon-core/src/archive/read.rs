@@ -1063,7 +1063,7 @@ mod tests {
         std::fs::write(&wheel, b"unread").unwrap();
         assert_eq!(
             super::super::unpack_project(&wheel, &registry(), limits(), dir.path()).unwrap(),
-            crate::plugin::Fetched::Wheels(vec![wheel])
+            crate::plugin::Fetched::Wheels(crate::plugin::FetchedWheels::single(wheel))
         );
     }
 }
