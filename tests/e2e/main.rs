@@ -14,6 +14,7 @@ mod install;
 mod interrupts;
 mod managed;
 mod native;
+mod parity_install;
 mod plugins;
 mod pylock;
 mod read_side;
