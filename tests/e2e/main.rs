@@ -15,6 +15,7 @@ mod interrupts;
 mod managed;
 mod native;
 mod parity_create;
+mod parity_install;
 mod plugin_lifecycle;
 mod plugins;
 mod pylock;

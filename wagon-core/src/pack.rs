@@ -228,6 +228,8 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         wheel_digests: digests,
         platform_tags: platform.platform_tags,
         targets: request.targets.clone(),
+        root_packages: None,
+        excluded_projects: Vec::new(),
         extra: Default::default(),
     };
     let layout = ArchiveLayout {

@@ -28,6 +28,43 @@ pub struct PyLock {
     pub created_by: String,
     #[serde(default)]
     pub packages: Vec<LockPackage>,
+    /// PEP 751's `[tool]` table; Wagon keeps the archive's roots and exclusions in
+    /// `[tool.wagon]`, which other installers ignore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<LockTool>,
+}
+
+/// The lock's `[tool]` table, as far as Wagon reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LockTool {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wagon: Option<WagonTool>,
+}
+
+/// `[tool.wagon]`: what the lock's packages were planned from, as `package.json` records it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WagonTool {
+    /// The archive's roots, as PEP 508 requirements (`root_packages`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<String>,
+    /// Projects left out of the archive (`excluded_projects`): the lock has no entry for them,
+    /// and the environment must provide them before the lock is installed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<String>,
+}
+
+impl LockTool {
+    /// `[tool.wagon]` for `manifest`, when it records roots or exclusions.
+    fn of(manifest: &Manifest) -> Option<Self> {
+        let roots = manifest.root_packages.clone().unwrap_or_default();
+        let excluded: Vec<String> = crate::plan::excluded_projects(manifest)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        (!roots.is_empty() || !excluded.is_empty()).then_some(Self {
+            wagon: Some(WagonTool { roots, excluded }),
+        })
+    }
 }
 
 /// One `[[packages]]` entry.
@@ -151,7 +188,8 @@ impl PyLock {
         target: &Environment,
     ) -> Result<Self, PlanError> {
         let roots = crate::plan::roots(manifest, extras)?;
-        let plan = crate::plan::select(wheels, &roots, target, false)?;
+        let excluded = crate::plan::excluded_projects(manifest);
+        let plan = crate::plan::select(wheels, &roots, &excluded, target, false)?;
         Ok(Self::from_plan(&plan, wheels, manifest, target))
     }
 
@@ -166,6 +204,7 @@ impl PyLock {
         targets: &[(Environment, Vec<String>)],
     ) -> Result<Self, PlanError> {
         let roots = crate::plan::roots(manifest, extras)?;
+        let excluded = crate::plan::excluded_projects(manifest);
         // (name, version) → the entry so far and the targets using it.
         let mut merged: BTreeMap<(String, String), (LockPackage, Vec<usize>)> = BTreeMap::new();
         for (index, (env, files)) in targets.iter().enumerate() {
@@ -174,7 +213,7 @@ impl PyLock {
                 .filter(|w| files.contains(&w.file_name))
                 .cloned()
                 .collect();
-            let plan = crate::plan::select(&own, &roots, env, false)?;
+            let plan = crate::plan::select(&own, &roots, &excluded, env, false)?;
             for planned in &plan.wheels {
                 let entry = package_entry(planned, wheels, manifest);
                 let key = (planned.name.to_string(), planned.version.to_string());
@@ -219,6 +258,7 @@ impl PyLock {
             requires_python: manifest.python_requires.clone(),
             created_by: "wagon".to_string(),
             packages,
+            tool: LockTool::of(manifest),
         })
     }
 
@@ -242,6 +282,7 @@ impl PyLock {
             requires_python: manifest.python_requires.clone(),
             created_by: "wagon".to_string(),
             packages,
+            tool: LockTool::of(manifest),
         }
     }
 }
@@ -481,7 +522,7 @@ mod tests {
 
         let roots = [python::package_name("app").unwrap()];
         let planned = |env: &Environment| -> Vec<String> {
-            let plan = crate::plan::follow_lock(&lock, &wheels, env, &roots, false).unwrap();
+            let plan = crate::plan::follow_lock(&lock, &wheels, env, &roots, &[], false).unwrap();
             let mut files: Vec<String> = plan.wheels.iter().map(|w| w.file_name.clone()).collect();
             files.sort();
             files
@@ -504,7 +545,7 @@ mod tests {
         );
         // A machine that is neither target is refused, naming both.
         let other = target("cp311-manylinux_2_28_x86_64");
-        let err = crate::plan::follow_lock(&lock, &wheels, &other, &roots, false).unwrap_err();
+        let err = crate::plan::follow_lock(&lock, &wheels, &other, &roots, &[], false).unwrap_err();
         assert!(err.to_string().contains("win32"), "{err}");
     }
 }

@@ -41,6 +41,8 @@ pub enum PythonSyntaxError {
     PackageName { input: String, reason: String },
     #[error("`{input}` is not a valid PEP 440 version: {reason}")]
     Version { input: String, reason: String },
+    #[error("`{input}` is not a valid extra name: {reason}")]
+    ExtraName { input: String, reason: String },
     #[error("`{input}` is not a valid version specifier: {reason}")]
     Specifiers { input: String, reason: String },
     #[error("`{input}` is not a valid PEP 508 requirement: {reason}")]
@@ -64,6 +66,14 @@ pub fn parse_wheel_filename(file_name: &str) -> Result<WheelFilename, PythonSynt
 /// Parses and normalises a project name (PEP 503: `Foo.Bar_baz` → `foo-bar-baz`).
 pub fn package_name(name: &str) -> Result<PackageName, PythonSyntaxError> {
     PackageName::from_str(name).map_err(|err| PythonSyntaxError::PackageName {
+        input: name.to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Parses and normalises an extra's name (`Fancy_UI` → `fancy-ui`).
+pub fn extra_name(name: &str) -> Result<ExtraName, PythonSyntaxError> {
+    ExtraName::from_str(name).map_err(|err| PythonSyntaxError::ExtraName {
         input: name.to_string(),
         reason: err.to_string(),
     })

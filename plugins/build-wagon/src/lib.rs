@@ -5,7 +5,6 @@
 //! backend (`pip wheel --no-deps`): the package's own project, and source-only dependencies. A
 //! pure result serves every target; a platform-specific one only the targets it fits.
 
-mod requirements;
 mod source;
 
 use std::collections::BTreeMap;
@@ -57,7 +56,9 @@ impl Builder for WagonBuilder {
         };
         let (local, mut roots) = package(request, &pip)?;
         for file in request.requirement_files {
-            roots.extend(requirements::read(file).map_err(failure)?);
+            roots.extend(
+                wagon_core::requirements_file::read(file).map_err(|e| failure(e.to_string()))?,
+            );
         }
         let source = WagonSource::new(&index, &local, pip, &request.work_dir.join("sdists"));
         let resolver = Resolver::new(&source);

@@ -18,7 +18,8 @@ pub struct Args {
     /// http(s)/file URL, or `gh:OWNER/REPO[@REF]`. Omit it to pack only `-r` requirements files.
     source: Option<String>,
 
-    /// A requirements file whose packages are packed too (repeatable).
+    /// A requirements file whose projects are packed and installed with it, as roots of the
+    /// archive like the package (repeatable).
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     requirements: Vec<PathBuf>,
 
@@ -30,7 +31,8 @@ pub struct Args {
     #[arg(long, requires = "name")]
     version: Option<String>,
 
-    /// Leave a project's wheels out of the archive (repeatable; warns, `--validate` checks).
+    /// Leave a project's wheels out of the archive (repeatable): `install` then takes it from
+    /// the target environment, and refuses when that lacks it.
     #[arg(long, value_name = "NAME")]
     exclude: Vec<String>,
 

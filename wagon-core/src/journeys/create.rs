@@ -86,6 +86,19 @@ pub enum CreateError {
     OutputExists(PathBuf),
     #[error("the build produced no wheel for the package itself")]
     NoRootWheel,
+    #[error(
+        "--exclude {} matches no project of the archive's closure, which holds: {closure}. \
+         Check the spelling",
+        .names.join(", ")
+    )]
+    ExcludeMatchesNothing { names: Vec<String>, closure: String },
+    #[error(
+        "--exclude {0} names the package itself; an archive without its package installs \
+         nothing. Leave it out of --exclude"
+    )]
+    ExcludesThePackage(String),
+    #[error(transparent)]
+    Requirements(#[from] crate::requirements_file::RequirementsFileError),
     #[error(transparent)]
     Io(#[from] PathIoError),
     #[error(transparent)]
@@ -218,7 +231,9 @@ pub fn create(
 
     progress.stage("inspecting the wheelhouse");
     let mut wheels = wheelhouse::wheels_in(&wheel_dir).map_err(io_error("read", &wheel_dir))?;
+    let all_wheels = wheels.clone();
     let excluded = wheelhouse::exclude(&mut wheels, &request.excludes)?;
+    check_excluded(&excluded, output.root_wheel.as_deref(), &all_wheels)?;
     let identity = identify(
         request,
         output.root_wheel.as_deref(),
@@ -235,7 +250,7 @@ pub fn create(
         closures: output.closures,
         resolved: output.resolved,
     };
-    let (manifest, layout) = pack(request, identity, python_tags, built, &build_target)?;
+    let (manifest, layout) = pack(request, identity, python_tags, &built, &build_target)?;
     let file_name = manifest.archive_name.clone();
     let destination = make_dir(&request.output_dir)?.join(&file_name);
     if destination.exists() && !request.force {
@@ -275,10 +290,40 @@ fn fetch(
     })?)
 }
 
+/// `--exclude` must name projects of the closure, and not the package itself.
+fn check_excluded(
+    excluded: &wheelhouse::Excluded,
+    root_wheel: Option<&Path>,
+    all_wheels: &[PathBuf],
+) -> Result<(), CreateError> {
+    let project_of = |path: &Path| {
+        path.file_name()
+            .and_then(|n| python::parse_wheel_filename(&n.to_string_lossy()).ok())
+            .map(|w| w.name)
+    };
+    if let Some(package) = root_wheel.and_then(project_of)
+        && excluded.projects.contains(&package.to_string())
+    {
+        return Err(CreateError::ExcludesThePackage(package.to_string()));
+    }
+    if !excluded.unmatched.is_empty() {
+        let closure: std::collections::BTreeSet<String> = all_wheels
+            .iter()
+            .filter_map(|w| project_of(w))
+            .map(|n| n.to_string())
+            .collect();
+        return Err(CreateError::ExcludeMatchesNothing {
+            names: excluded.unmatched.clone(),
+            closure: closure.into_iter().collect::<Vec<_>>().join(", "),
+        });
+    }
+    Ok(())
+}
+
 /// What the build gave the packing step.
 struct Built<'a> {
     wheels: &'a [PathBuf],
-    excluded: Vec<String>,
+    excluded: wheelhouse::Excluded,
     fetched: Option<&'a Fetched>,
     targets: &'a [BuildTarget],
     /// Each target's closure (wheel file names), in the order of `targets`.
@@ -294,17 +339,26 @@ fn check_lock(
     wheels: &[WheelInfo],
     closures: &[(crate::environment::Environment, Vec<String>)],
 ) -> Result<(), crate::plan::PlanError> {
-    let roots: Vec<_> = crate::plan::roots(manifest, &[])?
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let roots = crate::plan::roots(manifest, &[])?;
+    let excluded = crate::plan::excluded_projects(manifest);
     for (env, closure) in closures {
-        let plan = crate::plan::follow_lock(lock, wheels, env, &roots, false)?;
+        let names: Vec<_> = roots
+            .iter()
+            .filter(|r| r.applies(env))
+            .map(|r| r.name.clone())
+            .collect();
+        let plan = crate::plan::follow_lock(lock, wheels, env, &names, &excluded, false)?;
         let mut planned: Vec<&str> = plan.wheels.iter().map(|w| w.file_name.as_str()).collect();
         planned.sort_unstable();
         let mut expected: Vec<&str> = closure.iter().map(String::as_str).collect();
         expected.sort_unstable();
-        if planned != expected {
+        // What only an excluded project needed stays in the archive, unused.
+        let fits = if excluded.is_empty() {
+            planned == expected
+        } else {
+            planned.iter().all(|p| expected.contains(p))
+        };
+        if !fits {
             return Err(crate::plan::PlanError::LockUnsound {
                 target: env.describe().to_string(),
                 problems: vec![format!(
@@ -369,13 +423,25 @@ fn pack(
     request: &CreateRequest,
     identity: Identity,
     python_tags: Vec<String>,
-    built: Built<'_>,
+    built: &Built<'_>,
     build_target: &Interpreter,
 ) -> Result<(Manifest, ArchiveLayout), CreateError> {
+    // A closure as the archive holds it: without the excluded projects' wheels.
+    let closures: Vec<Vec<String>> = built
+        .closures
+        .iter()
+        .map(|closure| {
+            closure
+                .iter()
+                .filter(|file| !built.excluded.wheels.contains(file))
+                .cloned()
+                .collect()
+        })
+        .collect();
     let records: Vec<TargetRecord> = built
         .targets
         .iter()
-        .zip(&built.closures)
+        .zip(&closures)
         .map(|(target, closure)| TargetRecord {
             tag: target.tag.clone(),
             marker_environment: crate::targets::marker_values(&target.env),
@@ -394,6 +460,13 @@ fn pack(
             .collect();
         tags.into_iter().collect()
     };
+    let extras: Vec<String> = match built.fetched {
+        Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
+            .map(|r| r.extras.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let roots = root_packages(request, &identity, &extras)?;
     let pack_request = PackRequest {
         package_name: identity.name,
         package_version: identity.version,
@@ -414,7 +487,7 @@ fn pack(
             }),
         wheels: built.wheels.to_vec(),
         files: request.add_files.clone(),
-        excluded: built.excluded,
+        excluded: built.excluded.wheels.clone(),
         os_properties: crate::os_release::host_os_properties(),
         supported_platform: request.supported_platform.clone(),
         targets: records,
@@ -422,28 +495,18 @@ fn pack(
     let prepared = prepare(&pack_request)?;
     let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
     manifest.archive_name = archive_file_name(&manifest.archive_name, &request.format);
-    if !identity.roots.is_empty() {
-        manifest.extra.insert(
-            "root_packages".to_string(),
-            serde_json::json!(identity.roots),
-        );
-    }
-    let extras = match built.fetched {
-        Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
-            .map(|r| r.extras.iter().map(ToString::to_string).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
+    manifest.root_packages = Some(roots);
+    manifest.excluded_projects = built.excluded.projects.clone();
     // The lock: the plan the native installer (or uv, or pip) follows on each target, or on the
-    // build interpreter's platform.
-    let excluded_any = !manifest.excluded_wheels.as_ref().is_none_or(Vec::is_empty);
+    // build interpreter's platform. It has no entries for excluded projects: `install` checks
+    // the environment provides them, and `[tool.wagon]` names them for other readers.
     let lock = if built.targets.is_empty() {
         PyLock::for_environment(&manifest, &prepared.wheels, &extras, &build_target.env)
     } else {
         let closures: Vec<_> = built
             .targets
             .iter()
-            .zip(built.closures)
+            .zip(closures)
             .map(|(target, closure)| (target.env.clone(), closure))
             .collect();
         PyLock::for_targets(&manifest, &prepared.wheels, &extras, &closures).and_then(|lock| {
@@ -460,8 +523,8 @@ fn pack(
                 .metadata_files
                 .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes()))
         }
-        // pip's closure, or one the user cut with --exclude, may not hold: the lock is left out.
-        Err(err) if built.targets.is_empty() && (!built.resolved || excluded_any) => {
+        // pip's closure may not hold: the lock is left out.
+        Err(err) if built.targets.is_empty() && !built.resolved => {
             tracing::warn!(
                 "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
             )
@@ -500,12 +563,10 @@ fn widen_to_python_tags(
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
-    let roots: Vec<_> = crate::plan::roots(manifest, &[])
+    let roots = crate::plan::roots(manifest, &[])
         .map_err(crate::plan::PlanError::from)
-        .map_err(CreateError::TargetLock)?
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+        .map_err(CreateError::TargetLock)?;
+    let excluded = crate::plan::excluded_projects(manifest);
     let requires = manifest
         .python_requires
         .as_deref()
@@ -526,7 +587,14 @@ fn widen_to_python_tags(
         let allowed = requires
             .as_ref()
             .is_none_or(|r| r.contains(&env.python_full_version));
-        if allowed && crate::plan::follow_lock(&unbound, wheels, &env, &roots, false).is_ok() {
+        let names: Vec<_> = roots
+            .iter()
+            .filter(|r| r.applies(&env))
+            .map(|r| r.name.clone())
+            .collect();
+        if allowed
+            && crate::plan::follow_lock(&unbound, wheels, &env, &names, &excluded, false).is_ok()
+        {
             fitting.push(minor);
         }
     }
@@ -542,6 +610,33 @@ fn widen_to_python_tags(
         manifest,
     ));
     Ok(())
+}
+
+/// The archive's roots as package.json records them: the package (with the extras it was asked
+/// for) and the projects of the `-r` files; for a requirements-only archive those projects, or,
+/// when the files name none Wagon can read, the wheels no other wheel needs.
+fn root_packages(
+    request: &CreateRequest,
+    identity: &Identity,
+    extras: &[String],
+) -> Result<Vec<String>, CreateError> {
+    let mut roots = Vec::new();
+    if request.source.is_some() {
+        roots.push(if extras.is_empty() {
+            identity.name.clone()
+        } else {
+            format!("{}[{}]", identity.name, extras.join(","))
+        });
+    }
+    for file in &request.requirement_files {
+        let requirements =
+            crate::requirements_file::read_with(file, crate::requirements_file::PipOptions::Skip)?;
+        roots.extend(requirements.iter().map(ToString::to_string));
+    }
+    if roots.is_empty() {
+        roots.clone_from(&identity.roots);
+    }
+    Ok(roots)
 }
 
 /// The cheap checks, before any slow work: a typo must not cost a build. Returns the python

@@ -22,7 +22,8 @@ pub fn relock(
 ) -> Result<PyLock, JourneyError> {
     let unpacked = unpack_with(archive, true)?;
     let roots = roots(&unpacked.manifest, &[])?;
-    let plan = select(&unpacked.wheels, &roots, &target.env, false)?;
+    let excluded = crate::plan::excluded_projects(&unpacked.manifest);
+    let plan = select(&unpacked.wheels, &roots, &excluded, &target.env, false)?;
     let lock = PyLock::from_plan(&plan, &unpacked.wheels, &unpacked.manifest, &target.env);
     let top = unpacked.dir.path().join(&unpacked.top);
     let manifest_path = top.join(MANIFEST_FILE);

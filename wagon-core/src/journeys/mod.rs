@@ -69,6 +69,31 @@ pub enum JourneyError {
         /// The distribution's own words (`EXTERNALLY-MANAGED`'s `Error`).
         error: Option<String>,
     },
+    #[error(
+        "the archive was made without some of the projects it needs (`--exclude`), and \
+         {target} does not provide them:\n{}\nInstall them into that environment first, then \
+         install the archive again.",
+        listed(.unmet)
+    )]
+    ExcludedNotProvided { target: String, unmet: Vec<String> },
+    #[error(
+        "{target} has other versions of projects the archive installs:\n{}\nPass -u/--upgrade \
+         to replace them with the archive's versions.",
+        listed(.conflicts)
+    )]
+    OtherVersionsInstalled {
+        target: String,
+        conflicts: Vec<String>,
+    },
+}
+
+/// Indented list lines, one per item.
+fn listed(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("  - {item}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The distribution's message, indented, on lines of its own.
