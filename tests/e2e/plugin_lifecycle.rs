@@ -361,7 +361,7 @@ fn plugin_messages_name_the_fix() {
     );
     let err = stderr(&out);
     assert!(
-        err.contains("`tarball`") && err.contains("`requirement`, `project` or `wheels`"),
+        err.contains("`tarball`") && err.contains("`project`, `requirement`, `wheels`"),
         "{err}"
     );
     assert!(!err.contains("Some("), "{err}");
