@@ -230,7 +230,12 @@ pub fn create(
         return Err(CreateError::OutputExists(destination));
     }
     progress.stage(&format!("writing {}", destination.display()));
+    let started = std::time::Instant::now();
     write_archive(&layout, &request.format, &destination)?;
+    tracing::info!(
+        "wrote the archive in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     if let Some(keep) = &request.keep_wheels {
         keep_wheels(&wheels, keep)?;
     }
