@@ -119,7 +119,7 @@ fn an_installed_record_cannot_steer_an_upgrade_outside() {
         "v2",
         &WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
     );
-    let out = scene.install(&v2, &[]);
+    let out = scene.install(&v2, &["-u"]);
     assert_success(&out);
     assert_eq!(
         snapshot(&scene.sentinel()),
@@ -160,7 +160,7 @@ fn pip_is_not_handed_an_installed_record_that_leaves_the_environment() {
         "v2",
         &WheelBuilder::new("victimdist", "2.0").module("victimdist", "V = 2\n"),
     );
-    let out = scene.install(&v2, &["--installer", "pip"]);
+    let out = scene.install(&v2, &["--installer", "pip", "-u"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("pip would delete it"), "{err}");

@@ -82,6 +82,8 @@ fn install(archive: &Path, venv: &Venv) -> Command {
         .arg("--venv")
         .arg(venv.root())
         .arg("-q")
+        // The fixtures install an old version, then replace it: an upgrade, said as pip says it.
+        .arg("-u")
         .env_remove("VIRTUAL_ENV");
     command
 }

@@ -242,7 +242,7 @@ fn upgrades_remove_the_old_version_by_its_record() {
         &[new],
         &[],
     );
-    let out = install_into(&second, &venv, &[]);
+    let out = install_into(&second, &venv, &["-u"]);
     assert!(
         out.status.success(),
         "{}",
@@ -373,7 +373,7 @@ fn a_bad_wheel_leaves_the_environment_exactly_as_before() {
         .build(&wheels_dir);
     tamper(&bad, "bad.py");
     let archive = archive_of(dir.path(), Format::TarGz, "good", "1.0", &[good, bad], &[]);
-    let out = install_into(&archive, &venv, &[]);
+    let out = install_into(&archive, &venv, &["-u"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

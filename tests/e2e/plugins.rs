@@ -6,10 +6,10 @@ use std::process::Output;
 
 use wagon_test_support::examples::{example_library, examples_dir};
 use wagon_test_support::index::LoopbackIndex;
-use wagon_test_support::sdist::{flit_project, wheelhouse};
+use wagon_test_support::sdist::{flit_project, wheelhouse, workspace_root};
 use wagon_test_support::venv::Venv;
 
-use crate::common::{demo_wheels, wagon};
+use crate::common::{Format, demo_archive, demo_wheels, wagon};
 
 /// PATH with the example plugins first.
 fn path_with_examples() -> std::ffi::OsString {
@@ -97,6 +97,21 @@ fn make_executable(path: &Path) {
     }
 }
 
+/// The folder of the Python plugin helper, for PYTHONPATH.
+fn python_sdk() -> PathBuf {
+    workspace_root().join("sdk-python")
+}
+
+/// The `dirsrc` source in Rust (`examples/dirsrc`, on the SDK) and in Python
+/// (`sdk-python/examples`, on wagon_plugin.py): one test runs both.
+fn rust_dirsrc() -> PathBuf {
+    examples_dir().join("wagon-dirsrc")
+}
+
+fn python_dirsrc() -> PathBuf {
+    python_sdk().join("examples").join("wagon-pydirsrc")
+}
+
 /// A repository with a flit project served by the `dirsrc` plugin, packed with the `xor` dynamic
 /// compressor, and an index on loopback for the build backend and dependencies.
 struct Repo {
@@ -106,6 +121,10 @@ struct Repo {
 
 impl Repo {
     fn new(extra_toml: &str) -> Repo {
+        Repo::with_dirsrc(&rust_dirsrc(), extra_toml)
+    }
+
+    fn with_dirsrc(dirsrc: &Path, extra_toml: &str) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let served = dir.path().join("served");
         std::fs::create_dir_all(&served).unwrap();
@@ -128,7 +147,7 @@ impl Repo {
              [plugins.dirsrc]\npath = \"{}\"\nsettings = {{ root = \"projects\" }}\n\n\
              [plugins.xor]\npath = \"{}\"\nkind = \"library\"\n{extra_toml}",
             index.simple_url(),
-            examples_dir().join("wagon-dirsrc").display(),
+            dirsrc.display(),
             example_library("wagon_example_xor").display(),
         );
         std::fs::write(dir.path().join("wagon.toml"), toml).unwrap();
@@ -139,18 +158,34 @@ impl Repo {
         self.dir.path()
     }
 
-    fn wagon(&self, args: &[&str]) -> Output {
-        wagon()
-            .args(args)
+    /// `wagon` in the repository, able to run Python plugins.
+    fn command(&self) -> assert_cmd::Command {
+        let mut command = wagon();
+        command
             .current_dir(self.path())
-            .output()
-            .unwrap()
+            .env("PYTHONPATH", python_sdk());
+        command
+    }
+
+    fn wagon(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
     }
 }
 
 #[test]
-fn create_runs_from_wagon_toml_alone_through_plugins() {
-    let repo = Repo::new("");
+fn create_runs_from_wagon_toml_alone_through_the_rust_dirsrc() {
+    create_runs_from_wagon_toml_alone_through(&rust_dirsrc());
+}
+
+#[test]
+fn create_runs_from_wagon_toml_alone_through_the_python_dirsrc() {
+    create_runs_from_wagon_toml_alone_through(&python_dirsrc());
+}
+
+/// The journey a source plugin must carry, whatever its language: create from wagon.toml alone,
+/// its stderr passed through, the result read back and installed, and its structured error shown.
+fn create_runs_from_wagon_toml_alone_through(dirsrc: &Path) {
+    let repo = Repo::with_dirsrc(dirsrc, "");
     let out = repo.wagon(&["create"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
@@ -168,7 +203,8 @@ fn create_runs_from_wagon_toml_alone_through_plugins() {
     // Read back by its magic bytes, through the same plugin (wagon.toml found from a subfolder).
     let sub = repo.path().join("sub");
     std::fs::create_dir_all(&sub).unwrap();
-    let shown = wagon()
+    let shown = repo
+        .command()
         .arg("show")
         .arg("--json")
         .arg(&archive)
@@ -188,6 +224,13 @@ fn create_runs_from_wagon_toml_alone_through_plugins() {
         .output()
         .unwrap();
     assert_eq!(text(&run).0, "hello, plugin\n");
+
+    // A structured error from the plugin, shown with its message.
+    let out = repo.wagon(&["create", "dirsrc://missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out).1;
+    assert!(stderr.contains("no project `missing`"), "{stderr}");
+    assert!(stderr.contains("(not_found)"), "{stderr}");
 }
 
 #[test]
@@ -373,4 +416,219 @@ fn a_bad_wagon_toml_names_file_line_and_key() {
         &["create", "x"],
     );
     assert!(stderr.contains("stores credentials"), "{stderr}");
+}
+
+/// The `canned` test plugin: it answers what its settings in wagon.toml say.
+fn canned_plugin() -> PathBuf {
+    workspace_root().join("tests/support/plugins/wagon-canned")
+}
+
+/// A project folder whose wagon.toml configures the `canned` plugin with `settings` (TOML under
+/// `[plugins.canned.settings]`) and an index on loopback serving the demo wheels, which are also
+/// in `wheels/`. Commands run in its subfolder `sub`, so a path relative to the working
+/// directory is not one relative to wagon.toml.
+struct CannedRepo {
+    dir: tempfile::TempDir,
+    index: LoopbackIndex,
+    /// The demo wheels' file names: demo-app 1.0 (needs demo-lib), demo-lib 1.2, demo-fancy 0.3.
+    wheels: Vec<String>,
+}
+
+impl CannedRepo {
+    fn new() -> CannedRepo {
+        let dir = tempfile::tempdir().unwrap();
+        let wheels = demo_wheels(&dir.path().join("wheels"))
+            .iter()
+            .map(|w| w.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let served = dir.path().join("served");
+        demo_wheels(&served);
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        let index = LoopbackIndex::serve(&served);
+        CannedRepo { dir, index, wheels }
+    }
+
+    /// `wagon ARGS` in `sub/`, the plugin answering as `settings` says.
+    fn wagon(&self, settings: &str, args: &[&str]) -> Output {
+        let toml = format!(
+            "[create]\noutput = \"dist\"\n\n[indexes.local]\nurl = \"{}\"\ndefault = true\n\n\
+             [plugins.canned]\npath = \"{}\"\n\n{settings}",
+            self.index.simple_url(),
+            canned_plugin().display()
+        );
+        std::fs::write(self.dir.path().join("wagon.toml"), toml).unwrap();
+        wagon()
+            .args(args)
+            .current_dir(self.dir.path().join("sub"))
+            .env("PYTHONPATH", python_sdk())
+            .output()
+            .unwrap()
+    }
+
+    /// A `wheels` result listing the wheels `relative` (as written in the result).
+    fn wheels_result(paths: &[String], extra: &str) -> String {
+        let paths: Vec<String> = paths.iter().map(|p| format!("\"{p}\"")).collect();
+        format!(
+            "[plugins.canned.settings.fetch]\nkind = \"wheels\"\npaths = [{}]\n{extra}",
+            paths.join(", ")
+        )
+    }
+
+    fn asked_for(&self, project: &str) -> bool {
+        let page = format!("/simple/{project}/");
+        self.index.requests().contains(&page)
+    }
+}
+
+#[test]
+fn a_wheels_result_names_its_package_and_resolves_from_its_wheels_alone() {
+    let repo = CannedRepo::new();
+    let [app, lib, _fancy] = [0, 1, 2].map(|i| format!("wheels/{}", repo.wheels[i]));
+
+    // Sorted, the dependency comes first: the package is the one named, and relative paths are
+    // relative to wagon.toml, not to the working directory.
+    let out = repo.wagon(
+        &CannedRepo::wheels_result(&[lib.clone(), app.clone()], "package = \"Demo_App\"\n"),
+        &["create", "canned://demo"],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("canned: fetching canned://demo")
+            && stderr.contains("canned: a child process writes to stdout too"),
+        "the plugin's stray stdout reaches stderr, not the protocol: {stderr}"
+    );
+    let archive = PathBuf::from(stdout.trim());
+    let shown = wagon()
+        .arg("show")
+        .arg("--json")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["package_name"], "demo-app", "{shown}");
+    assert_eq!(shown["package_version"], "1.0", "{shown}");
+    assert!(
+        repo.index.requests().is_empty(),
+        "no index asked: {:?}",
+        repo.index.requests()
+    );
+
+    // A dependency missing from the wheels is not looked up on an index (the index has it), by
+    // either resolver.
+    for resolver in ["wagon", "pip"] {
+        let out = repo.wagon(
+            &CannedRepo::wheels_result(std::slice::from_ref(&app), "package = \"demo-app\"\n"),
+            &["create", "canned://demo", "--resolver", resolver],
+        );
+        let stderr = text(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{resolver}: {stderr}");
+        assert!(
+            stderr.contains("demo-lib") || stderr.contains("demo_lib"),
+            "{resolver}: {stderr}"
+        );
+        if resolver == "wagon" {
+            assert!(stderr.contains("so no index was asked"), "{stderr}");
+        }
+        assert!(
+            !repo.asked_for("demo-lib"),
+            "{resolver}: {:?}",
+            repo.index.requests()
+        );
+    }
+
+    // Unless the plugin allows indexes.
+    let out = repo.wagon(
+        &CannedRepo::wheels_result(
+            std::slice::from_ref(&app),
+            "package = \"demo-app\"\nindexes = true\n",
+        ),
+        &["create", "canned://demo", "--force"],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(repo.asked_for("demo-lib"), "{:?}", repo.index.requests());
+}
+
+#[test]
+fn a_wheels_result_without_its_package_is_refused() {
+    let repo = CannedRepo::new();
+    let [app, lib, _fancy] = [0, 1, 2].map(|i| format!("wheels/{}", repo.wheels[i]));
+    let both = [lib.clone(), app.clone()];
+    let refused = |settings: &str| {
+        let out = repo.wagon(settings, &["create", "canned://demo"]);
+        let stderr = text(&out).1;
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("canned"), "names the plugin: {stderr}");
+        stderr
+    };
+    let stderr = refused(&CannedRepo::wheels_result(&both, ""));
+    assert!(stderr.contains("missing field `package`"), "{stderr}");
+    let stderr = refused(&CannedRepo::wheels_result(&both, "package = \"flask\"\n"));
+    assert!(
+        stderr.contains(
+            "names the package `flask`, but no wheel it lists is of that project (they are of \
+             demo-app, demo-lib)"
+        ),
+        "{stderr}"
+    );
+    let gone = "wheels/gone-1.0-py3-none-any.whl".to_string();
+    let stderr = refused(&CannedRepo::wheels_result(
+        &[app, gone],
+        "package = \"demo-app\"\n",
+    ));
+    assert!(
+        stderr.contains("gone-1.0-py3-none-any.whl, which does not exist"),
+        "{stderr}"
+    );
+    let stderr = refused("[plugins.canned.settings.fetch]\nkind = \"tarball\"\n");
+    assert!(stderr.contains("unknown variant `tarball`"), "{stderr}");
+}
+
+#[test]
+fn an_installer_plugin_is_held_to_the_plan() {
+    let repo = CannedRepo::new();
+    let archive = demo_archive(repo.dir.path(), Format::TarGz);
+    let venv = Venv::new(false);
+    let install = |result: &str| {
+        repo.wagon(
+            &format!("[plugins.canned.settings.install]\n{result}"),
+            &[
+                "install",
+                archive.to_str().unwrap(),
+                "--venv",
+                venv.root().to_str().unwrap(),
+                "--installer",
+                "canned",
+            ],
+        )
+    };
+    let out = install("installed = []\n");
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("plugin `canned` did not install demo-lib 1.2, demo-app 1.0")
+            || stderr.contains("plugin `canned` did not install demo-app 1.0, demo-lib 1.2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("installed demo-app"), "{stderr}");
+
+    let out = install("installed = [\"demo-app==1.0\", \"demo-lib==1.2\", \"six==1.16.0\"]\n");
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("plugin `canned` reported six==1.16.0, which the plan does not hold"),
+        "{stderr}"
+    );
+
+    let out = install("installed = [\"demo-app==2.0\", \"demo-lib\"]\n");
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("reported demo-app==2.0, but the plan installs demo-app 1.0"),
+        "{stderr}"
+    );
+
+    // Everything planned, installed or already there.
+    let out = install("installed = [\"demo-app==1.0\"]\nunchanged = [\"demo_lib\"]\n");
+    assert!(out.status.success(), "{}", text(&out).1);
 }

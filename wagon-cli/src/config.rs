@@ -79,23 +79,99 @@ pub struct IndexConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PluginEntry {
-    /// The executable or library.
+    /// The executable or library: a path relative to the file that configures it, or a bare
+    /// name (no `/`) looked up in `$WAGON_HOME/bin` and then on `PATH`.
     pub path: String,
     /// `executable` (the default) or `library`.
     pub kind: Option<String>,
     /// Passed to the plugin with every request.
     #[serde(default)]
     pub settings: toml::Table,
-    /// Seconds one exchange with an executable plugin may take (default 600).
-    pub timeout: Option<u64>,
+    /// Seconds one exchange with an executable plugin may take, exit included (default 600);
+    /// positive. Not allowed on a library, which runs inside Wagon and cannot be stopped.
+    pub timeout: Option<i64>,
+    /// What it serves, so that Wagon starts it only when a command needs one of these.
+    pub provides: Option<ProvidesEntry>,
+    /// Let it take a built-in's name, extension, magic bytes or URL scheme.
+    #[serde(default, rename = "override")]
+    pub override_builtins: bool,
+    /// The folder of the file that configured it (the project's wagon.toml or the user-level
+    /// configuration), which its relative paths are relative to.
+    #[serde(skip)]
+    pub dir: PathBuf,
 }
 
-/// A loaded wagon.toml.
+/// `provides = { ... }` of a plugin: its capabilities, known without starting it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProvidesEntry {
+    /// URL schemes of sources, without `://`.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub compressors: Vec<CompressorEntry>,
+    /// Installer names.
+    #[serde(default)]
+    pub installers: Vec<String>,
+}
+
+/// One compressor of `provides`: what picks it (`name`), names its files (`extension`) and
+/// recognises its archives (`magic`, hex), without starting the plugin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CompressorEntry {
+    pub name: String,
+    pub extension: String,
+    pub magic: String,
+    /// `{ default = 1, min = 1, max = 12 }`; absent, the plugin's hello says when writing.
+    pub levels: Option<LevelsEntry>,
+}
+
+/// A compressor's levels in `provides`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelsEntry {
+    pub default: i32,
+    pub min: i32,
+    pub max: i32,
+}
+
+/// The user-level configuration: plugins and indexes a machine configures once, for every
+/// project. A project's wagon.toml wins per index and per plugin.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct UserConfig {
+    #[serde(default)]
+    indexes: BTreeMap<String, IndexConfig>,
+    #[serde(default)]
+    plugins: BTreeMap<String, PluginEntry>,
+}
+
+/// Where the user-level configuration is: `$WAGON_HOME/config.toml` when WAGON_HOME is set, else
+/// `$XDG_CONFIG_HOME/wagon/config.toml`, else `~/.config/wagon/config.toml`.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("WAGON_HOME").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(home).join("config.toml"));
+    }
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })?;
+    Some(config_home.join("wagon").join("config.toml"))
+}
+
+/// A loaded wagon.toml, with the user-level configuration merged under it.
 #[derive(Debug, Default)]
 pub struct Loaded {
     /// The file, when one was found.
     pub path: Option<PathBuf>,
     pub config: Config,
+    /// The user-level configuration file, when one was read.
+    pub user_path: Option<PathBuf>,
 }
 
 impl Loaded {
@@ -115,25 +191,59 @@ impl Loaded {
                     .find(|p| p.is_file())
             }
         };
-        let Some(path) = path else {
-            return Ok(Self::default());
+        let mut loaded = match path {
+            Some(path) => {
+                let text = fs_err::read_to_string(&path)?;
+                let mut config: Config = toml::from_str(&text)
+                    .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
+                tracing::info!("using {}", path.display());
+                let dir = parent_dir(&path);
+                for entry in config.plugins.values_mut() {
+                    entry.dir.clone_from(&dir);
+                }
+                Self {
+                    path: Some(path),
+                    config,
+                    user_path: None,
+                }
+            }
+            None => Self::default(),
+        };
+        loaded.merge_user_config(user_config_path())?;
+        Ok(loaded)
+    }
+
+    /// Adds the user-level configuration's indexes and plugins that the project does not
+    /// configure itself (the project wins per index and per plugin).
+    fn merge_user_config(&mut self, path: Option<PathBuf>) -> anyhow::Result<()> {
+        let Some(path) = path.filter(|p| p.is_file()) else {
+            return Ok(());
         };
         let text = fs_err::read_to_string(&path)?;
-        let config: Config =
-            toml::from_str(&text).map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
-        tracing::info!("using {}", path.display());
-        Ok(Self {
-            path: Some(path),
-            config,
-        })
+        let user: UserConfig = toml::from_str(&text).map_err(|err| {
+            anyhow::anyhow!(
+                "{}: {err}the user-level configuration holds only [indexes] and [plugins]",
+                path.display()
+            )
+        })?;
+        tracing::info!("using {} under the project's configuration", path.display());
+        let dir = parent_dir(&path);
+        for (name, mut entry) in user.plugins {
+            entry.dir.clone_from(&dir);
+            self.config.plugins.entry(name).or_insert(entry);
+        }
+        for (name, index) in user.indexes {
+            self.config.indexes.entry(name).or_insert(index);
+        }
+        self.user_path = Some(path);
+        Ok(())
     }
 
     /// The directory paths in the file are relative to.
     pub fn dir(&self) -> PathBuf {
         self.path
             .as_deref()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
+            .map(parent_dir)
             .unwrap_or_else(|| PathBuf::from("."))
     }
 
@@ -185,6 +295,12 @@ impl Loaded {
         }
         Ok((main, extra))
     }
+}
+
+/// The folder of a configuration file, which the paths in it are relative to.
+fn parent_dir(file: &Path) -> PathBuf {
+    file.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Credentials written literally in a URL's user information: a password that is not exactly

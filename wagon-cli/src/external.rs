@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 /// The folders searched, in order.
-fn search_path() -> Vec<PathBuf> {
+pub fn search_path() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(home) = std::env::var_os("WAGON_HOME") {
         dirs.push(PathBuf::from(home).join("bin"));
@@ -87,10 +87,35 @@ pub fn run(args: &[OsString], builtins: &[String]) -> anyhow::Result<ExitCode> {
         .env("WAGON", myself)
         .status()
         .with_context(|| format!("cannot run {}", program.display()))?;
-    Ok(match status.code() {
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => ExitCode::FAILURE,
-    })
+    if let Some(code) = status.code() {
+        return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+    }
+    // Killed by a signal: said in one line, and the shell's convention of 128 + its number.
+    let signal = wagon_core::process::exit_signal(status);
+    crate::ui::print_error(&anyhow::anyhow!(
+        "`{}` {}",
+        program.display(),
+        wagon_core::process::describe_exit(status)
+    ));
+    Ok(signal
+        .and_then(|n| u8::try_from(128 + n).ok())
+        .map_or(ExitCode::FAILURE, ExitCode::from))
+}
+
+/// Turns `wagon help NAME`, for a `wagon-NAME` that is no built-in command, into `wagon NAME
+/// --help`, which runs `wagon-NAME --help`.
+pub fn rewrite_help(args: &mut Vec<OsString>, builtins: &[String]) {
+    let [_, help, name] = args.as_slice() else {
+        return;
+    };
+    let name = name.to_string_lossy();
+    if help != "help" || name.starts_with('-') || builtins.iter().any(|b| *b == name) {
+        return;
+    }
+    if find(&name).is_some() {
+        args.remove(1);
+        args.push(OsString::from("--help"));
+    }
 }
 
 /// The known name closest to `typed`, when close enough to be a likely typo.

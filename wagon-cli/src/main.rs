@@ -9,6 +9,7 @@ mod external;
 mod interpreter_args;
 mod limits;
 mod registry;
+mod remote;
 mod ui;
 
 use std::ffi::OsString;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use commands::{completions, create, get_file, install, list_files, lock, show, validate};
+use commands::{completions, create, get_file, install, list_files, lock, repair, show, validate};
 
 /// The heading global options are listed under in every command's help.
 const GLOBAL: &str = "Global options";
@@ -82,6 +83,8 @@ enum Command {
     Install(install::Args),
     /// Add a PEP 751 pylock.toml to an archive, without touching its wheels.
     Lock(lock::Args),
+    /// Make an archive's linux_* wheels manylinux_* with auditwheel, and write it again.
+    Repair(Box<repair::Args>),
     /// Print a shell's completion script for wagon (bash, zsh, fish, elvish, powershell).
     Completions(completions::Args),
     /// A `wagon-<name>` executable found in $WAGON_HOME/bin or on PATH.
@@ -102,7 +105,10 @@ fn builtin_commands() -> Vec<(String, String)> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // `wagon help NAME` of an external command is `wagon-NAME --help`, as cargo does.
+    let builtins: Vec<String> = builtin_commands().into_iter().map(|(n, _)| n).collect();
+    external::rewrite_help(&mut args, &builtins);
     // `--color` here and `--json` in `usage_error` are read from the raw words, not from clap's
     // result: clap prints its own help and errors before parsing completes (as cargo does), and
     // these must already honour both.
@@ -218,8 +224,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::ui::output::line(format_args!(
                 "Installed commands (wagon-<name> on PATH or in $WAGON_HOME/bin):"
             ))?;
+            let builtins: Vec<String> = builtin_commands().into_iter().map(|(n, _)| n).collect();
             for name in found {
-                crate::ui::output::line(format_args!("    {name}"))?;
+                if builtins.contains(&name) {
+                    crate::ui::output::line(format_args!(
+                        "    {name:<12} (shadowed: the built-in `{name}` runs instead)"
+                    ))?;
+                } else {
+                    crate::ui::output::line(format_args!("    {name}"))?;
+                }
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -261,6 +274,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&context, &args),
         Command::Install(args) => install::run(&context, args),
         Command::Lock(args) => lock::run(&context, &args),
+        Command::Repair(args) => repair::run(&context, *args),
         Command::External(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -6,11 +6,13 @@
 //! in a [`plugin::Registry`] by whoever embeds the core (the `wagon` CLI, tests, third parties).
 
 pub mod archive;
+pub mod auditwheel;
 pub mod check;
 pub mod containment;
 pub mod entry_points;
 pub mod environment;
 pub mod error_chain;
+pub mod installed;
 pub mod interpreter;
 pub mod journeys;
 pub mod manifest;
@@ -26,6 +28,7 @@ pub mod pylock;
 pub mod python;
 pub mod record;
 pub mod redact;
+pub mod requirements_file;
 pub mod scratch;
 pub mod size;
 pub mod targets;

@@ -55,6 +55,16 @@ pub struct Manifest {
     /// its closure uses. Empty for an archive made for the build machine alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<TargetRecord>,
+    /// Wagon's addition: what `install` starts from, as PEP 508 requirements — the package (its
+    /// version is `package_version`) and the projects of create-time `-r` files, or, for a
+    /// requirements-only archive, those files' projects. Absent in wagon 1.0 archives, which
+    /// install the package and its closure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_packages: Option<Vec<String>>,
+    /// Wagon's addition: the projects left out with `--exclude`, normalised; `install` takes
+    /// them from the target environment when it satisfies what the wheels require of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_projects: Vec<String>,
     /// Fields this version does not know, preserved verbatim.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -170,6 +180,8 @@ pub fn check(value: &Value) -> Vec<String> {
         "files",
         "excluded_wheels",
         "platform_tags",
+        "root_packages",
+        "excluded_projects",
     ] {
         if let Some(value) = object.get(key) {
             check_string_list(key, value, &mut problems);

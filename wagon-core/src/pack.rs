@@ -174,24 +174,15 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         .supported_platform
         .clone()
         .unwrap_or_else(|| platform.supported_platform.clone());
-    // Every wheel's Requires-Python, deduplicated and in a stable order (wagon 1.0 used set
-    // order, so its archives were not reproducible). Of a multi-target archive, only the wheels
-    // every target uses bound the Python that installs it.
+    // Of a multi-target archive, only the wheels every target uses bound the Python that
+    // installs it.
     let everywhere = |wheel: &WheelInfo| {
         request
             .targets
             .iter()
             .all(|t| t.wheels.contains(&wheel.file_name))
     };
-    let requires: BTreeSet<String> = infos
-        .iter()
-        .filter(|w| everywhere(w))
-        .filter_map(|w| w.metadata.requires_python.as_ref())
-        .map(ToString::to_string)
-        .filter(|s| !s.is_empty())
-        .collect();
-    let python_requires =
-        (!requires.is_empty()).then(|| requires.into_iter().collect::<Vec<_>>().join(","));
+    let python_requires = python_requires(infos.iter().filter(|w| everywhere(w)));
     let mut files = Vec::new();
     let mut file_names = BTreeSet::new();
     for path in &request.files {
@@ -237,6 +228,8 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         wheel_digests: digests,
         platform_tags: platform.platform_tags,
         targets: request.targets.clone(),
+        root_packages: None,
+        excluded_projects: Vec::new(),
         extra: Default::default(),
     };
     let layout = ArchiveLayout {
@@ -254,6 +247,37 @@ pub fn prepare(request: &PackRequest) -> Result<Prepared, PackError> {
         layout,
         wheels: infos,
     })
+}
+
+/// The Python every wheel's Requires-Python allows, as one simplified specifier set
+/// (`>=3.10` rather than wagon 1.0's `>=3.10,>=3.7,>=3.8`). Sets that nothing satisfies together
+/// are kept side by side, deduplicated in a stable order, so that they still refuse every Python.
+fn python_requires<'a>(wheels: impl Iterator<Item = &'a WheelInfo>) -> Option<String> {
+    let sets: Vec<&python::VersionSpecifiers> = wheels
+        .filter_map(|w| w.metadata.requires_python.as_ref())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if sets.is_empty() {
+        return None;
+    }
+    match python::intersect_requires_python(sets.iter().copied()) {
+        Some(simplified) if simplified.is_empty() => None,
+        Some(simplified) => Some(
+            simplified
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        None => Some(
+            sets.iter()
+                .flat_map(|s| s.iter().map(ToString::to_string))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -316,10 +340,48 @@ mod tests {
                 "demo_lib-1.2-py3-none-any.whl"
             ]
         );
-        // Every Requires-Python, deduplicated in a stable order.
-        assert_eq!(manifest.python_requires.as_deref(), Some(">=3.8,>=3.9"));
+        // Every Requires-Python, intersected and simplified.
+        assert_eq!(manifest.python_requires.as_deref(), Some(">=3.9"));
         assert_eq!(manifest.excluded_wheels, None);
         assert!(manifest.files.is_empty());
+    }
+
+    /// wagon 1.0 wrote `>=3.10,>=3.7,>=3.8,>=3.9`: the intersection says the same in one bound,
+    /// and sets no Python satisfies together stay a refusal.
+    #[test]
+    fn python_requires_is_the_simplified_intersection() {
+        let dir = tempfile::tempdir().unwrap();
+        let simplified = |specs: &[&str]| {
+            let wheels: Vec<WheelInfo> = specs
+                .iter()
+                .enumerate()
+                .map(|(i, spec)| {
+                    let mut builder = WheelBuilder::new(&format!("lib{i}"), "1.0");
+                    if !spec.is_empty() {
+                        builder = builder.requires_python(spec);
+                    }
+                    WheelInfo::read(&builder.build(dir.path())).unwrap()
+                })
+                .collect();
+            python_requires(wheels.iter())
+        };
+        assert_eq!(
+            simplified(&[">=3.10", ">=3.7", ">=3.8", ">=3.9"]).as_deref(),
+            Some(">=3.10")
+        );
+        assert_eq!(
+            simplified(&[">=3.8, <4", "!=3.9.*, >=3.7", ""]).as_deref(),
+            Some(">=3.8,!=3.9.*,<4")
+        );
+        assert_eq!(simplified(&["", ""]), None);
+        let never = simplified(&[">=3.12", "<3.9"]).unwrap();
+        let specifiers = python::specifiers(&never).unwrap();
+        for version in ["3.8", "3.10", "3.12", "3.13"] {
+            assert!(
+                !specifiers.contains(&python::version(version).unwrap()),
+                "{never}"
+            );
+        }
     }
 
     #[test]

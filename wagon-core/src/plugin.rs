@@ -18,8 +18,33 @@ pub enum Fetched {
     Requirement(String),
     /// A project directory the builder can build (setup.py or pyproject.toml).
     Project(PathBuf),
-    /// Wheels already built; the first is the package's own.
-    Wheels(Vec<PathBuf>),
+    /// Wheels already built: the package's own and, perhaps, its dependencies'.
+    Wheels(FetchedWheels),
+}
+
+/// Wheels a source hands on, and where the rest of the closure may come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedWheels {
+    /// The package's own wheel, also one of `paths`.
+    pub package: PathBuf,
+    /// Every wheel given, the package's included.
+    pub paths: Vec<PathBuf>,
+    /// Whether dependencies missing from `paths` may come from the configured indexes. When
+    /// false the closure is resolved from `paths` alone and no index is asked for any name, so
+    /// a private project's dependency names never reach a public index.
+    pub indexes: bool,
+}
+
+impl FetchedWheels {
+    /// One local wheel whose dependencies come from the configured indexes (`wagon create
+    /// ./x.whl`).
+    pub fn single(wheel: PathBuf) -> Self {
+        Self {
+            package: wheel.clone(),
+            paths: vec![wheel],
+            indexes: true,
+        }
+    }
 }
 
 /// One fetch.
@@ -43,6 +68,11 @@ pub trait Source: Send + Sync {
     fn name(&self) -> &str;
     /// Whether this source understands `spec`.
     fn claims(&self, spec: &str) -> bool;
+    /// The URL schemes (`https`, without `://`) it claims, which no third-party source may also
+    /// claim unless configured to override it.
+    fn schemes(&self) -> &[&str] {
+        &[]
+    }
     fn fetch(&self, request: &FetchRequest<'_>) -> Result<Fetched, SourceError>;
 }
 

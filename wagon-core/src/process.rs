@@ -66,6 +66,67 @@ pub fn run_logged(command: &mut Command, label: &'static str) -> std::io::Result
     })
 }
 
+/// How a process ended, in words for messages: `exited with status 7`, `killed by signal 9
+/// (SIGKILL)`.
+pub fn describe_exit(status: ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    match exit_signal(status) {
+        Some(signal) => match signal_name(signal) {
+            Some(name) => format!("killed by signal {signal} ({name})"),
+            None => format!("killed by signal {signal}"),
+        },
+        None => "ended without an exit status".to_string(),
+    }
+}
+
+/// The signal that killed the process, if one did.
+pub fn exit_signal(status: ExitStatus) -> Option<i32> {
+    #[cfg(unix)]
+    {
+        std::os::unix::process::ExitStatusExt::signal(&status)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
+}
+
+/// The usual name of a signal (`SIGSEGV`), for the common ones.
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        let names = [
+            (libc::SIGHUP, "SIGHUP"),
+            (libc::SIGINT, "SIGINT"),
+            (libc::SIGQUIT, "SIGQUIT"),
+            (libc::SIGILL, "SIGILL"),
+            (libc::SIGTRAP, "SIGTRAP"),
+            (libc::SIGABRT, "SIGABRT"),
+            (libc::SIGBUS, "SIGBUS"),
+            (libc::SIGFPE, "SIGFPE"),
+            (libc::SIGKILL, "SIGKILL"),
+            (libc::SIGUSR1, "SIGUSR1"),
+            (libc::SIGSEGV, "SIGSEGV"),
+            (libc::SIGUSR2, "SIGUSR2"),
+            (libc::SIGPIPE, "SIGPIPE"),
+            (libc::SIGALRM, "SIGALRM"),
+            (libc::SIGTERM, "SIGTERM"),
+        ];
+        names
+            .iter()
+            .find(|(number, _)| *number == signal)
+            .map(|(_, name)| *name)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signal;
+        None
+    }
+}
+
 fn pump(pipe: impl Read, label: &str, tail: &Mutex<VecDeque<String>>, keep: bool) -> String {
     let mut kept = String::new();
     for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -87,6 +148,17 @@ fn pump(pipe: impl Read, label: &str, tail: &Mutex<VecDeque<String>>, keep: bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn exits_are_told_in_words() {
+        let status = |script: &str| Command::new("sh").args(["-c", script]).status().unwrap();
+        assert_eq!(describe_exit(status("exit 7")), "exited with status 7");
+        assert_eq!(
+            describe_exit(status("kill -9 $$")),
+            "killed by signal 9 (SIGKILL)"
+        );
+    }
 
     #[test]
     fn rendered_commands_hide_index_credentials() {

@@ -28,6 +28,43 @@ pub struct PyLock {
     pub created_by: String,
     #[serde(default)]
     pub packages: Vec<LockPackage>,
+    /// PEP 751's `[tool]` table; Wagon keeps the archive's roots and exclusions in
+    /// `[tool.wagon]`, which other installers ignore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<LockTool>,
+}
+
+/// The lock's `[tool]` table, as far as Wagon reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LockTool {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wagon: Option<WagonTool>,
+}
+
+/// `[tool.wagon]`: what the lock's packages were planned from, as `package.json` records it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WagonTool {
+    /// The archive's roots, as PEP 508 requirements (`root_packages`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<String>,
+    /// Projects left out of the archive (`excluded_projects`): the lock has no entry for them,
+    /// and the environment must provide them before the lock is installed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<String>,
+}
+
+impl LockTool {
+    /// `[tool.wagon]` for `manifest`, when it records roots or exclusions.
+    fn of(manifest: &Manifest) -> Option<Self> {
+        let roots = manifest.root_packages.clone().unwrap_or_default();
+        let excluded: Vec<String> = crate::plan::excluded_projects(manifest)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        (!roots.is_empty() || !excluded.is_empty()).then_some(Self {
+            wagon: Some(WagonTool { roots, excluded }),
+        })
+    }
 }
 
 /// One `[[packages]]` entry.
@@ -151,7 +188,8 @@ impl PyLock {
         target: &Environment,
     ) -> Result<Self, PlanError> {
         let roots = crate::plan::roots(manifest, extras)?;
-        let plan = crate::plan::select(wheels, &roots, target, false)?;
+        let excluded = crate::plan::excluded_projects(manifest);
+        let plan = crate::plan::select(wheels, &roots, &excluded, target, false)?;
         Ok(Self::from_plan(&plan, wheels, manifest, target))
     }
 
@@ -166,6 +204,7 @@ impl PyLock {
         targets: &[(Environment, Vec<String>)],
     ) -> Result<Self, PlanError> {
         let roots = crate::plan::roots(manifest, extras)?;
+        let excluded = crate::plan::excluded_projects(manifest);
         // (name, version) → the entry so far and the targets using it.
         let mut merged: BTreeMap<(String, String), (LockPackage, Vec<usize>)> = BTreeMap::new();
         for (index, (env, files)) in targets.iter().enumerate() {
@@ -174,7 +213,7 @@ impl PyLock {
                 .filter(|w| files.contains(&w.file_name))
                 .cloned()
                 .collect();
-            let plan = crate::plan::select(&own, &roots, env, false)?;
+            let plan = crate::plan::select(&own, &roots, &excluded, env, false)?;
             for planned in &plan.wheels {
                 let entry = package_entry(planned, wheels, manifest);
                 let key = (planned.name.to_string(), planned.version.to_string());
@@ -219,6 +258,7 @@ impl PyLock {
             requires_python: manifest.python_requires.clone(),
             created_by: "wagon".to_string(),
             packages,
+            tool: LockTool::of(manifest),
         })
     }
 
@@ -242,6 +282,7 @@ impl PyLock {
             requires_python: manifest.python_requires.clone(),
             created_by: "wagon".to_string(),
             packages,
+            tool: LockTool::of(manifest),
         }
     }
 }
@@ -322,6 +363,52 @@ pub(crate) fn target_marker(target: &Environment) -> String {
     )
 }
 
+/// The environments of a lock that serves the CPython 3 minor versions `minors` (ascending) on
+/// the build platform of `target`: one marker per run of consecutive versions, open-ended (up
+/// to Python 4) when a run reaches `newest_checked`; with OS and machine when the archive holds
+/// platform-specific wheels.
+pub(crate) fn python_span_environments(
+    minors: &[u8],
+    newest_checked: u8,
+    target: &Environment,
+    manifest: &Manifest,
+) -> Vec<String> {
+    let mut runs: Vec<(u8, u8)> = Vec::new();
+    for &minor in minors {
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(minor) => *last = minor,
+            _ => runs.push((minor, minor)),
+        }
+    }
+    runs.into_iter()
+        .map(|(first, last)| {
+            let python = if last >= newest_checked {
+                format!("python_version >= \"3.{first}\" and python_version < \"4\"")
+            } else if first == last {
+                format!("python_version == \"3.{first}\"")
+            } else {
+                format!("python_version >= \"3.{first}\" and python_version <= \"3.{last}\"")
+            };
+            let mut parts = vec![python];
+            parts.extend(platform_markers(target, manifest));
+            parts.join(" and ")
+        })
+        .collect()
+}
+
+/// `sys_platform` and `platform_machine` of `target` when the archive holds platform-specific
+/// wheels; nothing for a pure archive.
+fn platform_markers(target: &Environment, manifest: &Manifest) -> Vec<String> {
+    if manifest.supported_platform == "any" {
+        return Vec::new();
+    }
+    let markers = &target.markers;
+    vec![
+        format!("sys_platform == \"{}\"", markers.sys_platform()),
+        format!("platform_machine == \"{}\"", markers.platform_machine()),
+    ]
+}
+
 /// The environment the lock was resolved for: the build interpreter's Python version, plus its
 /// OS and machine when the archive holds platform-specific wheels.
 fn environment_of(target: &Environment, manifest: &Manifest) -> String {
@@ -330,13 +417,7 @@ fn environment_of(target: &Environment, manifest: &Manifest) -> String {
         "python_version == \"{}\"",
         markers.python_version().string
     )];
-    if manifest.supported_platform != "any" {
-        parts.push(format!("sys_platform == \"{}\"", markers.sys_platform()));
-        parts.push(format!(
-            "platform_machine == \"{}\"",
-            markers.platform_machine()
-        ));
-    }
+    parts.extend(platform_markers(target, manifest));
     parts.join(" and ")
 }
 
@@ -352,6 +433,32 @@ mod tests {
             TargetSpec::Declared(machine) => machine.environment().unwrap(),
             TargetSpec::Host => unreachable!(),
         }
+    }
+
+    /// `--pyver py3`: one marker per run of Python versions, open-ended when a run reaches the
+    /// newest version checked, with the platform only for an archive that has one.
+    #[test]
+    fn python_spans_become_environment_markers() {
+        let linux = target("cp311-manylinux_2_28_x86_64");
+        let mut manifest = manifest_with(&["app-1.0-py3-none-any.whl"]);
+        assert_eq!(
+            python_span_environments(&[9, 10, 11, 12], 12, &linux, &manifest),
+            [r#"python_version >= "3.9" and python_version < "4""#]
+        );
+        assert_eq!(
+            python_span_environments(&[8, 9, 11], 30, &linux, &manifest),
+            [
+                r#"python_version >= "3.8" and python_version <= "3.9""#,
+                r#"python_version == "3.11""#
+            ]
+        );
+        manifest.supported_platform = "linux_x86_64".to_string();
+        assert_eq!(
+            python_span_environments(&[11], 30, &linux, &manifest),
+            [
+                r#"python_version == "3.11" and sys_platform == "linux" and platform_machine == "x86_64""#
+            ]
+        );
     }
 
     /// pytest's shape: Windows-only and old-Python-only dependencies, and one compiled wheel
@@ -415,7 +522,7 @@ mod tests {
 
         let roots = [python::package_name("app").unwrap()];
         let planned = |env: &Environment| -> Vec<String> {
-            let plan = crate::plan::follow_lock(&lock, &wheels, env, &roots, false).unwrap();
+            let plan = crate::plan::follow_lock(&lock, &wheels, env, &roots, &[], false).unwrap();
             let mut files: Vec<String> = plan.wheels.iter().map(|w| w.file_name.clone()).collect();
             files.sort();
             files
@@ -438,7 +545,7 @@ mod tests {
         );
         // A machine that is neither target is refused, naming both.
         let other = target("cp311-manylinux_2_28_x86_64");
-        let err = crate::plan::follow_lock(&lock, &wheels, &other, &roots, false).unwrap_err();
+        let err = crate::plan::follow_lock(&lock, &wheels, &other, &roots, &[], false).unwrap_err();
         assert!(err.to_string().contains("win32"), "{err}");
     }
 }

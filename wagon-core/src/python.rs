@@ -41,6 +41,8 @@ pub enum PythonSyntaxError {
     PackageName { input: String, reason: String },
     #[error("`{input}` is not a valid PEP 440 version: {reason}")]
     Version { input: String, reason: String },
+    #[error("`{input}` is not a valid extra name: {reason}")]
+    ExtraName { input: String, reason: String },
     #[error("`{input}` is not a valid version specifier: {reason}")]
     Specifiers { input: String, reason: String },
     #[error("`{input}` is not a valid PEP 508 requirement: {reason}")]
@@ -64,6 +66,14 @@ pub fn parse_wheel_filename(file_name: &str) -> Result<WheelFilename, PythonSynt
 /// Parses and normalises a project name (PEP 503: `Foo.Bar_baz` → `foo-bar-baz`).
 pub fn package_name(name: &str) -> Result<PackageName, PythonSyntaxError> {
     PackageName::from_str(name).map_err(|err| PythonSyntaxError::PackageName {
+        input: name.to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Parses and normalises an extra's name (`Fancy_UI` → `fancy-ui`).
+pub fn extra_name(name: &str) -> Result<ExtraName, PythonSyntaxError> {
+    ExtraName::from_str(name).map_err(|err| PythonSyntaxError::ExtraName {
         input: name.to_string(),
         reason: err.to_string(),
     })
@@ -110,6 +120,43 @@ pub fn python_tag(text: &str) -> Result<String, PythonSyntaxError> {
             input: text.to_string(),
             reason: err.to_string(),
         })
+}
+
+/// The CPython 3 minor versions a PEP 425 python tag allows, out of `candidates`: `py3` and
+/// `cp3` all of them, `py311` and `cp311` only 3.11, any other tag (`py2`, `pp39`) none.
+pub fn cpython3_minors_of_tag(tag: &str, candidates: std::ops::RangeInclusive<u8>) -> Vec<u8> {
+    match LanguageTag::from_str(tag) {
+        Ok(LanguageTag::Python {
+            major: 3,
+            minor: None,
+        })
+        | Ok(LanguageTag::CPythonMajor { major: 3 }) => candidates.collect(),
+        Ok(LanguageTag::Python {
+            major: 3,
+            minor: Some(minor),
+        })
+        | Ok(LanguageTag::CPython {
+            python_version: (3, minor),
+        }) => candidates.filter(|m| *m == minor).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The intersection of several `Requires-Python` specifier sets, simplified (`>=3.8` and
+/// `>=3.10,<4` give `>=3.10, <4`), with release-only semantics as installers check
+/// `Requires-Python`. `None` when nothing satisfies them all (the sets are then best kept
+/// as they are, so that no Python passes).
+pub fn intersect_requires_python<'a>(
+    all: impl IntoIterator<Item = &'a VersionSpecifiers>,
+) -> Option<VersionSpecifiers> {
+    let mut range = uv_pep440::release_specifiers_to_ranges(VersionSpecifiers::empty());
+    for specifiers in all {
+        range = range.intersection(&uv_pep440::release_specifiers_to_ranges(specifiers.clone()));
+    }
+    if range.is_empty() {
+        return None;
+    }
+    Some(VersionSpecifiers::from_release_only_bounds(range.iter()))
 }
 
 /// The parts of a wheel's core metadata (`METADATA`) that installing needs.

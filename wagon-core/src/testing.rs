@@ -86,6 +86,7 @@ pub fn lock(packages: Vec<LockPackage>) -> PyLock {
         requires_python: None,
         created_by: "wagon".to_string(),
         packages,
+        tool: None,
     }
 }
 

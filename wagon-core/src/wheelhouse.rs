@@ -19,33 +19,59 @@ pub fn wheels_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(wheels)
 }
 
-/// Drops the wheels of the `excludes` projects, warning for each, and returns their file names.
+/// What `--exclude` took out of a wheelhouse.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Excluded {
+    /// The file names of the wheels dropped.
+    pub wheels: Vec<String>,
+    /// The excluded projects that matched a wheel, normalised.
+    pub projects: Vec<String>,
+    /// The names given that matched no wheel, as given.
+    pub unmatched: Vec<String>,
+}
+
+/// Drops the wheels of the `excludes` projects, noting each, and says which names matched none.
 pub fn exclude(
     wheels: &mut Vec<PathBuf>,
     excludes: &[String],
-) -> Result<Vec<String>, PythonSyntaxError> {
+) -> Result<Excluded, PythonSyntaxError> {
     if excludes.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Excluded::default());
     }
     let names: BTreeSet<python::PackageName> = excludes
         .iter()
         .map(|e| python::package_name(e))
         .collect::<Result<_, _>>()?;
     let mut dropped = Vec::new();
+    let mut matched = BTreeSet::new();
     wheels.retain(|wheel| {
         let Some(file) = wheel.file_name().map(|n| n.to_string_lossy().into_owned()) else {
             return true;
         };
-        let excluded = python::parse_wheel_filename(&file).is_ok_and(|w| names.contains(&w.name));
-        if excluded {
-            tracing::warn!(
-                "excluding {file}: the archive may not install without it (`--validate` checks)"
-            );
-            dropped.push(file);
+        let Ok(parsed) = python::parse_wheel_filename(&file) else {
+            return true;
+        };
+        if !names.contains(&parsed.name) {
+            return true;
         }
-        !excluded
+        tracing::info!(
+            "excluding {file}: `wagon install` will take {} from the target environment",
+            parsed.name
+        );
+        matched.insert(parsed.name);
+        dropped.push(file);
+        false
     });
-    Ok(dropped)
+    let unmatched = excludes
+        .iter()
+        .filter(|e| python::package_name(e).is_ok_and(|n| !matched.contains(&n)))
+        .cloned()
+        .collect();
+    Ok(Excluded {
+        wheels: dropped,
+        projects: matched.iter().map(ToString::to_string).collect(),
+        unmatched,
+    })
 }
 
 #[cfg(test)]
@@ -59,9 +85,15 @@ mod tests {
             PathBuf::from("/w/blinker-1.8.2-py3-none-any.whl"),
             PathBuf::from("/w/zope.interface-6.0-cp311-cp311-linux_x86_64.whl"),
         ];
-        let dropped = exclude(&mut wheels, &["Blinker".into(), "zope-interface".into()]).unwrap();
+        let excluded = exclude(
+            &mut wheels,
+            &["Blinker".into(), "zope-interface".into(), "blinkr".into()],
+        )
+        .unwrap();
+        assert_eq!(excluded.projects, ["blinker", "zope-interface"]);
+        assert_eq!(excluded.unmatched, ["blinkr"]);
         assert_eq!(
-            dropped,
+            excluded.wheels,
             [
                 "blinker-1.8.2-py3-none-any.whl",
                 "zope.interface-6.0-cp311-cp311-linux_x86_64.whl"

@@ -2,10 +2,9 @@
 //! the `dirsrc` scheme, and `wagon create dirsrc://NAME` hands it the spec; it answers with the
 //! project folder `<root>/NAME`, `root` coming from its `[plugins.dirsrc] settings` in wagon.toml.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wagon_plugin_sdk::{Capabilities, Plugin, PluginError, Value, json, methods, serve};
+use wagon_plugin_sdk::{Capabilities, FetchParams, FetchResult, Plugin, PluginError, serve};
 
 struct DirSource;
 
@@ -21,27 +20,19 @@ impl Plugin for DirSource {
         }
     }
 
-    fn handle(&self, method: &str, params: Value) -> Result<Value, PluginError> {
-        if method != methods::SOURCE_FETCH {
-            return Err(PluginError::new(
-                "unsupported",
-                format!("dirsrc does not handle {method}"),
-            ));
-        }
-        let spec = params["spec"].as_str().unwrap_or_default();
+    fn fetch(&self, params: FetchParams) -> Result<FetchResult, PluginError> {
+        let spec = params.spec;
         let name = spec
             .strip_prefix("dirsrc://")
             .filter(|n| !n.is_empty() && !n.contains(['/', '\\']) && *n != "..")
             .ok_or_else(|| {
                 PluginError::new("bad_request", format!("`{spec}` is not dirsrc://NAME"))
             })?;
-        let root = params["settings"]["root"].as_str().ok_or_else(|| {
+        let root = params.settings["root"].as_str().ok_or_else(|| {
             PluginError::new("bad_request", "set `root` in [plugins.dirsrc.settings]")
         })?;
         // A relative root is relative to the wagon.toml that configured the plugin.
-        let project = PathBuf::from(params["config_dir"].as_str().unwrap_or("."))
-            .join(root)
-            .join(name);
+        let project = params.config_dir.join(root).join(name);
         eprintln!("dirsrc: serving {}", project.display());
         if !project.join("pyproject.toml").is_file() && !project.join("setup.py").is_file() {
             return Err(PluginError::new(
@@ -49,7 +40,7 @@ impl Plugin for DirSource {
                 format!("no project `{name}` in {root}"),
             ));
         }
-        Ok(json!({ "kind": "project", "path": project }))
+        Ok(FetchResult::Project { path: project })
     }
 }
 

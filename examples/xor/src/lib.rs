@@ -5,8 +5,11 @@
 //! With `WAGON_EXAMPLE_XOR_PANIC` set it panics instead, to show (and test) that a panic inside a
 //! library plugin reaches Wagon as an ordinary plugin error rather than crashing the host.
 
+use std::path::Path;
+
 use wagon_plugin_sdk::{
-    Capabilities, CompressorInfo, Plugin, PluginError, Value, export_plugin, json, methods,
+    Capabilities, CompressorInfo, DecodeParams, Done, EncodeParams, Plugin, PluginError,
+    export_plugin,
 };
 
 const MAGIC: &[u8] = b"WGXOR1\n";
@@ -34,42 +37,35 @@ impl Plugin for Xor {
         }
     }
 
-    fn handle(&self, method: &str, params: Value) -> Result<Value, PluginError> {
-        if std::env::var_os("WAGON_EXAMPLE_XOR_PANIC").is_some() {
-            panic!("xor was asked to panic (WAGON_EXAMPLE_XOR_PANIC)");
-        }
-        let path = |key: &str| {
-            params[key]
-                .as_str()
-                .map(std::path::PathBuf::from)
-                .ok_or_else(|| PluginError::new("bad_request", format!("missing `{key}`")))
-        };
-        let (input, output) = (path("input")?, path("output")?);
-        let bytes = std::fs::read(&input)
-            .map_err(|e| PluginError::new("failed", format!("{}: {e}", input.display())))?;
-        let result = match method {
-            methods::COMPRESSOR_ENCODE => {
-                let mut out = MAGIC.to_vec();
-                out.extend(bytes.iter().map(|b| b ^ KEY));
-                out
-            }
-            methods::COMPRESSOR_DECODE => {
-                let body = bytes
-                    .strip_prefix(MAGIC)
-                    .ok_or_else(|| PluginError::new("bad_request", "not an xor stream"))?;
-                body.iter().map(|b| b ^ KEY).collect()
-            }
-            other => {
-                return Err(PluginError::new(
-                    "unsupported",
-                    format!("xor does not handle {other}"),
-                ));
-            }
-        };
-        std::fs::write(&output, result)
-            .map_err(|e| PluginError::new("failed", format!("{}: {e}", output.display())))?;
-        Ok(json!({}))
+    fn encode(&self, params: EncodeParams) -> Result<Done, PluginError> {
+        let bytes = read(&params.input)?;
+        let mut out = MAGIC.to_vec();
+        out.extend(bytes.iter().map(|b| b ^ KEY));
+        write(&params.output, &out)
     }
+
+    fn decode(&self, params: DecodeParams) -> Result<Done, PluginError> {
+        let bytes = read(&params.input)?;
+        let body = bytes
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| PluginError::new("bad_request", "not an xor stream"))?;
+        let out: Vec<u8> = body.iter().map(|b| b ^ KEY).collect();
+        write(&params.output, &out)
+    }
+}
+
+fn read(input: &Path) -> Result<Vec<u8>, PluginError> {
+    if std::env::var_os("WAGON_EXAMPLE_XOR_PANIC").is_some() {
+        panic!("xor was asked to panic (WAGON_EXAMPLE_XOR_PANIC)");
+    }
+    std::fs::read(input)
+        .map_err(|e| PluginError::new("failed", format!("{}: {e}", input.display())))
+}
+
+fn write(output: &Path, bytes: &[u8]) -> Result<Done, PluginError> {
+    std::fs::write(output, bytes)
+        .map_err(|e| PluginError::new("failed", format!("{}: {e}", output.display())))?;
+    Ok(Done {})
 }
 
 export_plugin!(Xor, Xor);

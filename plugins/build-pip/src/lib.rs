@@ -36,17 +36,25 @@ impl Builder for PipWheel {
         }
         let root = match request.root {
             None => None,
-            Some(Fetched::Wheels(wheels)) => {
-                let mut copied = Vec::new();
-                for wheel in wheels {
+            Some(Fetched::Wheels(given)) => {
+                let mut package = None;
+                for wheel in &given.paths {
                     let name = wheel
                         .file_name()
                         .ok_or_else(|| failure(format!("{} is not a file", wheel.display())))?;
                     let target = request.work_dir.join(name);
                     fs_err::copy(wheel, &target).map_err(|e| io_failure(&e))?;
-                    copied.push(target);
+                    if *wheel == given.package {
+                        package = Some(target);
+                    }
                 }
-                copied.first().cloned().map(|wheel| (wheel, String::new()))
+                let package = package.ok_or_else(|| {
+                    failure(format!(
+                        "the package's wheel {} is not among the given wheels",
+                        given.package.display()
+                    ))
+                })?;
+                Some((package, String::new()))
             }
             Some(Fetched::Requirement(requirement)) => {
                 let extras = extras_of(requirement);
@@ -59,6 +67,11 @@ impl Builder for PipWheel {
         };
 
         let mut command = pip(request, "wheel");
+        if let Some(Fetched::Wheels(given)) = request.root
+            && !given.indexes
+        {
+            given_wheels_only(&mut command);
+        }
         command.arg("--wheel-dir").arg(request.wheel_dir);
         command.arg("--find-links").arg(request.wheel_dir);
         command.arg("--find-links").arg(request.work_dir);
@@ -103,6 +116,21 @@ impl Builder for PipWheel {
             resolved: false,
         })
     }
+}
+
+/// Keeps pip to the wheels a source gave (copied beside the package's, found by
+/// `--find-links`): no index from flags, environment or configuration files is asked for any
+/// name, so a private project's dependency names never reach a public index.
+fn given_wheels_only(command: &mut Command) {
+    command.arg("--no-index");
+    for variable in ["PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"] {
+        command.env_remove(variable);
+    }
+    // pip reads no configuration file when this names the null device.
+    command.env(
+        "PIP_CONFIG_FILE",
+        if cfg!(windows) { "nul" } else { "/dev/null" },
+    );
 }
 
 /// `pip wheel --no-deps` of one source into a fresh folder; returns the one wheel it made.

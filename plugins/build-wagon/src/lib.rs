@@ -5,7 +5,6 @@
 //! backend (`pip wheel --no-deps`): the package's own project, and source-only dependencies. A
 //! pure result serves every target; a platform-specific one only the targets it fits.
 
-mod requirements;
 mod source;
 
 use std::collections::BTreeMap;
@@ -50,10 +49,17 @@ impl Builder for WagonBuilder {
             )));
         }
         let pip = Pip::of(request);
-        let index = open_index(request)?;
+        let offline = matches!(request.root, Some(Fetched::Wheels(given)) if !given.indexes);
+        let index = if offline {
+            given_wheels_only(request)?
+        } else {
+            open_index(request)?
+        };
         let (local, mut roots) = package(request, &pip)?;
         for file in request.requirement_files {
-            roots.extend(requirements::read(file).map_err(failure)?);
+            roots.extend(
+                wagon_core::requirements_file::read(file).map_err(|e| failure(e.to_string()))?,
+            );
         }
         let source = WagonSource::new(&index, &local, pip, &request.work_dir.join("sdists"));
         let resolver = Resolver::new(&source);
@@ -69,7 +75,7 @@ impl Builder for WagonBuilder {
             let started = Instant::now();
             let resolution = resolver
                 .resolve(&roots, &target.env, &ResolveOptions::default())
-                .map_err(|err| failure(error_chain(&err)))?;
+                .map_err(|err| unresolvable(&err, offline))?;
             tracing::info!(
                 "resolved {} projects for {} in {:.2} s",
                 resolution.packages.len(),
@@ -157,6 +163,35 @@ fn fetch_wheels(
         .collect())
 }
 
+/// A resolution that failed; when only the source's wheels were asked, saying so (the usual
+/// "not on the index" would send the user looking at an index nobody asked).
+fn unresolvable(err: &dyn std::error::Error, offline: bool) -> BuildError {
+    let mut message = error_chain(err);
+    if offline {
+        message.push_str(
+            ". The source gave the package as wheels to be resolved alone, so no index was \
+             asked: the source must add the missing wheels to its result, or allow indexes \
+             (`indexes: true`)",
+        );
+    }
+    failure(message)
+}
+
+/// An index client that knows no index and no find-links: a source that gave the whole closure
+/// as wheels resolves from them alone, and no dependency name is asked of any index.
+fn given_wheels_only(request: &BuildRequest<'_>) -> Result<Index, BuildError> {
+    let settings = IndexSettings {
+        index_urls: Vec::new(),
+        find_links: Vec::new(),
+        no_index: true,
+        ..IndexSettings::default()
+    };
+    let vars: BTreeMap<String, String> = std::env::vars().collect();
+    let cache = Cache::from_environment(&vars, request.indexes.no_cache)
+        .map_err(|e| failure(e.to_string()))?;
+    Index::new(settings, cache).map_err(|e| failure(e.to_string()))
+}
+
 /// The index client for this run: the user's flags over pip's own configuration, and the cache
 /// unless `--no-cache`.
 fn open_index(request: &BuildRequest<'_>) -> Result<Index, BuildError> {
@@ -204,15 +239,14 @@ fn package(
             let root = pinned(&info)?;
             Ok((vec![info], vec![root]))
         }
-        Some(Fetched::Wheels(wheels)) => {
-            let infos = wheels
-                .iter()
-                .map(|w| read(w))
-                .collect::<Result<Vec<_>, _>>()?;
-            let root = match infos.first() {
-                Some(first) => vec![pinned(first)?],
-                None => Vec::new(),
-            };
+        Some(Fetched::Wheels(given)) => {
+            // The package's wheel first: it is the one `root_wheel` reports.
+            let package = read(&given.package)?;
+            let root = vec![pinned(&package)?];
+            let mut infos = vec![package];
+            for wheel in given.paths.iter().filter(|w| **w != given.package) {
+                infos.push(read(wheel)?);
+            }
             Ok((infos, root))
         }
     }

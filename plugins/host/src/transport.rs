@@ -1,51 +1,15 @@
 //! Carrying messages: to an executable (spawned per exchange, JSON lines, stderr passed through,
-//! bounded by a timeout) or to a library (loaded once, never unloaded).
+//! every phase up to its exit bounded by one timeout) or to a library (loaded once, never
+//! unloaded).
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use wagon_plugin_sdk::{HostMessage, PluginMessage};
 
-use crate::{HostError, PluginConfig, PluginKind};
-
-/// How messages reach one plugin.
-pub enum Transport {
-    /// A process started afresh for each exchange; it holds nothing between exchanges.
-    Executable,
-    /// A library loaded once and called in-process.
-    #[cfg(feature = "dynamic")]
-    Library(library::Loaded),
-}
-
-impl Transport {
-    /// Prepares to talk to the plugin `config` describes: loads a library now; an executable is
-    /// started only by [`Transport::exchange`].
-    pub fn open(config: &PluginConfig) -> Result<Self, HostError> {
-        match config.kind {
-            PluginKind::Executable => Ok(Self::Executable),
-            #[cfg(feature = "dynamic")]
-            PluginKind::Library => library::Loaded::open(config).map(Self::Library),
-            #[cfg(not(feature = "dynamic"))]
-            PluginKind::Library => Err(HostError::NoDynamicSupport {
-                plugin: config.name.clone(),
-            }),
-        }
-    }
-
-    /// Sends `messages` and returns one reply per message.
-    pub fn exchange(
-        &self,
-        config: &PluginConfig,
-        messages: &[HostMessage],
-    ) -> Result<Vec<PluginMessage>, HostError> {
-        match self {
-            Self::Executable => exchange_with_process(config, messages),
-            #[cfg(feature = "dynamic")]
-            Self::Library(loaded) => messages.iter().map(|m| loaded.call(config, m)).collect(),
-        }
-    }
-}
+use crate::{HostError, PluginConfig};
 
 fn broken(config: &PluginConfig, detail: impl Into<String>) -> HostError {
     HostError::Protocol {
@@ -55,7 +19,7 @@ fn broken(config: &PluginConfig, detail: impl Into<String>) -> HostError {
 }
 
 /// Kills the plugin and everything in its process group.
-fn kill_group(child: &mut std::process::Child) {
+fn kill_group(child: &mut Child) {
     #[cfg(unix)]
     {
         // The plugin leads its own group (spawned with `process_group(0)`), so its pid names it.
@@ -70,10 +34,15 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
-fn exchange_with_process(
+/// One exchange with a fresh process: start it, send `messages`, read one reply per message,
+/// close its stdin and let it exit — all within `config.timeout`. A plugin still running when
+/// the time is up is killed with everything it started; one that lingers after answering costs
+/// at most the time left, and its answers stand.
+pub(crate) fn exchange_with_process(
     config: &PluginConfig,
     messages: &[HostMessage],
 ) -> Result<Vec<PluginMessage>, HostError> {
+    let deadline = Instant::now() + config.timeout;
     let mut command = Command::new(&config.path);
     command
         .stdin(Stdio::piped())
@@ -89,77 +58,109 @@ fn exchange_with_process(
     })?;
     let mut input = String::new();
     for message in messages {
-        input.push_str(&serde_json::to_string(message).map_err(|e| broken(config, e.to_string()))?);
+        let line = match serde_json::to_string(message) {
+            Ok(line) => line,
+            Err(err) => {
+                kill_group(&mut child);
+                return Err(broken(config, err.to_string()));
+            }
+        };
+        input.push_str(&line);
         input.push('\n');
     }
     if let Some(mut stdin) = child.stdin.take() {
-        // A plugin that exits early closes its stdin; its (missing) answers say what went wrong.
-        let _ = stdin.write_all(input.as_bytes());
+        // Written from a thread, so a plugin that never reads cannot block Wagon past the
+        // deadline; dropping the pipe afterwards is the plugin's signal to finish. A plugin that
+        // exits early closes its stdin; its (missing) answers say what went wrong.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
     }
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| broken(config, "no stdout"))?;
+    let Some(stdout) = child.stdout.take() else {
+        kill_group(&mut child);
+        return Err(broken(config, "no stdout"));
+    };
     let expected = messages.len();
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
+        // Blank lines are skipped, as the SDK skips them on its side.
+        let mut lines = BufReader::new(stdout)
+            .lines()
+            .filter(|line| line.as_ref().map_or(true, |l| !l.trim().is_empty()));
         for _ in 0..expected {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if sender.send(Ok(line)).is_err() {
-                        return;
-                    }
-                }
-                Some(Err(err)) => {
-                    let _ = sender.send(Err(err.to_string()));
-                    return;
-                }
-                None => {
-                    let _ = sender.send(Err("the plugin closed its output early".to_string()));
-                    return;
-                }
+            let next = match lines.next() {
+                Some(Ok(line)) => Ok(line),
+                Some(Err(err)) => Err(err.to_string()),
+                None => Err("it closed its output before answering".to_string()),
+            };
+            let failed = next.is_err();
+            if sender.send(next).is_err() || failed {
+                return;
             }
         }
     });
-    let deadline = std::time::Instant::now() + config.timeout;
     let mut replies = Vec::with_capacity(expected);
     for _ in 0..expected {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match receiver.recv_timeout(left) {
-            Ok(Ok(line)) => {
-                let reply: PluginMessage = serde_json::from_str(&line)
-                    .map_err(|e| broken(config, format!("unreadable answer `{line}`: {e}")))?;
-                replies.push(reply);
-            }
+        match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Ok(line)) => match serde_json::from_str(&line) {
+                Ok(reply) => replies.push(reply),
+                Err(err) => {
+                    kill_group(&mut child);
+                    return Err(broken(config, format!("unreadable answer `{line}`: {err}")));
+                }
+            },
             Ok(Err(detail)) => {
-                let _ = child.kill();
-                let status = child.wait().ok();
-                return Err(broken(config, format!("{detail} (exit status {status:?})")));
+                // It is going or gone: give it the time left to say how it ended.
+                let ended = wait_until(&mut child, deadline)
+                    .map(|status| format!(" ({})", wagon_core::process::describe_exit(status)))
+                    .unwrap_or_default();
+                kill_group(&mut child);
+                return Err(broken(config, format!("{detail}{ended}")));
             }
             Err(_) => {
                 kill_group(&mut child);
-                return Err(HostError::Timeout {
-                    plugin: config.name.clone(),
-                    seconds: config.timeout.as_secs(),
-                });
+                return Err(timed_out(config));
             }
         }
     }
-    // Closing stdin (dropped above) ends the plugin's loop.
-    let _ = child.wait();
+    if wait_until(&mut child, deadline).is_none() {
+        tracing::warn!(
+            "plugin `{}` answered but was still running after {} s; it was stopped",
+            config.name,
+            config.timeout.as_secs()
+        );
+        kill_group(&mut child);
+    }
     Ok(replies)
 }
 
+fn timed_out(config: &PluginConfig) -> HostError {
+    HostError::Timeout {
+        plugin: config.name.clone(),
+        seconds: config.timeout.as_secs(),
+    }
+}
+
+/// The child's exit status, if it exits before `deadline`.
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<std::process::ExitStatus> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) | Err(_) => return None,
+        }
+    }
+}
+
 #[cfg(feature = "dynamic")]
-mod library {
+pub(crate) mod library {
     //! Dynamic plugin libraries. Loading runs the library's initialisers, which is why it is
     //! `unsafe`: a plugin library is trusted code, configured explicitly in wagon.toml.
     #![allow(unsafe_code)]
 
     // abi_stable's loader (over libloading), the crate the SDK's FFI types come from: one
     // libloading in the tree.
-    use abi_stable::library::RawLibrary;
+    use abi_stable::library::{LibraryError, RawLibrary};
     use wagon_plugin_sdk::dynamic::{CALL_SYMBOL, CallFn, PROTOCOL_SYMBOL, ProtocolFn, RStr};
     use wagon_plugin_sdk::{HostMessage, PROTOCOL_VERSION, PluginMessage};
 
@@ -171,6 +172,17 @@ mod library {
         call: CallFn,
     }
 
+    /// The system loader's own words (`dlerror`: "file too short", "undefined symbol: …"),
+    /// without abi_stable's multi-line framing around them.
+    fn reason(err: LibraryError) -> String {
+        match err {
+            LibraryError::OpenError { err, .. } | LibraryError::GetSymbolError { err, .. } => {
+                err.to_string()
+            }
+            other => other.to_string().trim().replace(['\n', '\t'], " "),
+        }
+    }
+
     impl Loaded {
         pub fn open(config: &PluginConfig) -> Result<Self, HostError> {
             let fail = |detail: String| HostError::Library {
@@ -180,13 +192,14 @@ mod library {
             };
             // Loading runs the library's initialisers (`load_at` takes that `unsafe` on itself):
             // the user configured this path as a plugin and trusts it like any program they run.
-            let library = RawLibrary::load_at(&config.path).map_err(|e| fail(e.to_string()))?;
+            let library = RawLibrary::load_at(&config.path).map_err(|e| fail(reason(e)))?;
             let library: &'static RawLibrary = Box::leak(Box::new(library));
             // SAFETY: the symbol's type is fixed by the SDK's `export_plugin!`; a library without
             // it is rejected by the lookup below rather than called.
             let protocol = unsafe { library.get::<ProtocolFn>(PROTOCOL_SYMBOL) }.map_err(|e| {
                 fail(format!(
-                    "it is not a Wagon plugin (no wagon_plugin_protocol): {e}"
+                    "it is not a Wagon plugin (no wagon_plugin_protocol): {}",
+                    reason(e)
                 ))
             })?;
             let theirs = protocol();
@@ -199,7 +212,7 @@ mod library {
             }
             // SAFETY: as above; the protocol version matched, so the call signature is this one.
             let call = unsafe { library.get::<CallFn>(CALL_SYMBOL) }
-                .map_err(|e| fail(format!("it has no wagon_plugin_call: {e}")))?;
+                .map_err(|e| fail(format!("it has no wagon_plugin_call: {}", reason(e))))?;
             Ok(Self { call: *call })
         }
 

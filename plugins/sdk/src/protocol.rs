@@ -4,42 +4,45 @@
 //! choosing one and declaring its capabilities; then requests, each answered by one response
 //! carrying either a `result` or a structured `error`.
 
+pub mod messages;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The protocol version this SDK speaks. A host refuses a plugin with no version in common.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// The request methods and their parameters.
+/// The request methods' names. Each method's params and result are typed in [`messages`].
 pub mod methods {
-    /// Every request's params also carry `settings` (the plugin's table from wagon.toml) and
-    /// `config_dir` (that file's folder, for resolving relative paths in the settings).
-    ///
-    /// `{spec, work_dir}` → `{"kind": "wheels", "paths": [..]}` or
-    /// `{"kind": "project", "path": ..}` or `{"kind": "requirement", "requirement": ..}`.
+    /// Fetch a source: [`FetchParams`](super::messages::FetchParams) →
+    /// [`FetchResult`](super::messages::FetchResult).
     pub const SOURCE_FETCH: &str = "source.fetch";
-    /// `{name, input, output, level}`: compress the file `input` into `output` → `{}`.
+    /// Compress a file: [`EncodeParams`](super::messages::EncodeParams) →
+    /// [`Done`](super::messages::Done) (`{}`).
     pub const COMPRESSOR_ENCODE: &str = "compressor.encode";
-    /// `{name, input, output}`: decompress the file `input` into `output` → `{}`.
+    /// Decompress a file: [`DecodeParams`](super::messages::DecodeParams) →
+    /// [`Done`](super::messages::Done) (`{}`).
     pub const COMPRESSOR_DECODE: &str = "compressor.decode";
-    /// `{name, python, wheels: [path], requested: [name], reinstall, compile, extra_args}` →
-    /// `{"installed": ["name==version"]}`.
+    /// Install wheels: [`InstallParams`](super::messages::InstallParams) →
+    /// [`InstallResult`](super::messages::InstallResult).
     pub const INSTALLER_INSTALL: &str = "installer.install";
 }
 
 /// What the host (Wagon) sends to a plugin. On the wire, a JSON object whose `"type"` field says
 /// which: `"hello"` or `"request"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HostMessage {
     /// `{"type": "hello", ...}`: opens every session, before any request. An executable plugin
-    /// is started afresh for each request, so it receives a hello before each one. Answer it with
-    /// [`PluginMessage::Hello`] (which [`crate::answer`] does for you).
+    /// process receives exactly one, as its first line. Answer it with [`PluginMessage::Hello`]
+    /// (which [`crate::answer`] does for you).
     Hello {
         /// The protocol versions this Wagon speaks (today `[1]`). Pick one you speak; if none,
         /// answer an error with code `protocol` and Wagon tells the user the versions differ.
         protocols: Vec<u32>,
         /// The Wagon version sending it (`"0.1.0"`), for logs; do not refuse to work based on it.
+        #[serde(default)]
         wagon: String,
     },
     /// `{"type": "request", ...}`: one job for the plugin, answered by exactly one
@@ -50,8 +53,8 @@ pub enum HostMessage {
         /// What to do: one of the names in [`methods`] (`"source.fetch"`, …). Answer a method you
         /// did not declare with an error (code `unsupported`).
         method: String,
-        /// The method's arguments: a JSON object, described at each name in [`methods`], always
-        /// with `settings` and `config_dir` added.
+        /// The method's arguments: a JSON object, typed per method in [`messages`], always with
+        /// `settings` and `config_dir`.
         params: Value,
     },
 }
@@ -59,6 +62,7 @@ pub enum HostMessage {
 /// What the plugin answers, one message per host message. On the wire, a JSON object whose
 /// `"type"` field says which: `"hello"` or `"response"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PluginMessage {
     /// `{"type": "hello", ...}`: the answer to the host's hello, saying who the plugin is and what
@@ -78,8 +82,8 @@ pub enum PluginMessage {
         /// The `id` of the request it answers; `0` when the plugin could not tell which (an
         /// unreadable message, or a hello it could not accept).
         id: u64,
-        /// On success: the method's result, as described at each name in [`methods`]. Left out
-        /// of the JSON when absent.
+        /// On success: the method's result, typed per method in [`messages`]. Left out of the
+        /// JSON when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         result: Option<Value>,
         /// On failure: what went wrong, shown to the user. Left out of the JSON when absent.
@@ -90,6 +94,7 @@ pub enum PluginMessage {
 
 /// A structured error, the `error` of a [`PluginMessage::Response`]: `{"code": .., "message": ..}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// A short machine-readable word, such as `not_found`, `bad_request`, `unsupported` or
     /// `failed`. The SDK itself sends `bad_request` (unreadable message), `panic` (the plugin
@@ -103,6 +108,7 @@ pub struct ErrorBody {
 /// What a plugin offers, sent in its [`PluginMessage::Hello`]. Each list may be left out of the
 /// JSON, meaning empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Capabilities {
     /// URL schemes of sources it fetches, without `://` (`dirsrc` for `dirsrc://…`): every
     /// `wagon create SCHEME://…` is sent to it as a `source.fetch`.
@@ -120,6 +126,7 @@ pub struct Capabilities {
 
 /// A compressor a plugin provides. All fields are required in the JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct CompressorInfo {
     /// The name users pick it by (`wagon create --format NAME`), sent back as `name` in
     /// `compressor.encode`/`compressor.decode`.
@@ -136,3 +143,6 @@ pub struct CompressorInfo {
     /// The highest level it accepts; Wagon refuses a `--level` above it before calling the plugin.
     pub max_level: i32,
 }
+
+#[cfg(test)]
+mod schema;

@@ -87,6 +87,10 @@ impl Source for GithubSource {
         NAME
     }
 
+    fn schemes(&self) -> &[&str] {
+        &["gh"]
+    }
+
     fn claims(&self, spec: &str) -> bool {
         spec.starts_with("gh:")
             || spec.starts_with("https://github.com/")

@@ -29,6 +29,10 @@ impl Source for UrlSource {
         NAME
     }
 
+    fn schemes(&self) -> &[&str] {
+        &["http", "https", "file"]
+    }
+
     fn claims(&self, spec: &str) -> bool {
         let lower = spec.to_ascii_lowercase();
         ["http://", "https://", "file://"]
@@ -53,7 +57,7 @@ impl Source for UrlSource {
 
 /// The file name a URL's path ends in, decoded (`pkg-1.0%2Blocal-….whl` is
 /// `pkg-1.0+local-….whl`); `download` when it has none that is a plain file name.
-fn file_name(spec: &str) -> String {
+pub fn file_name(spec: &str) -> String {
     Url::parse(spec)
         .ok()
         .and_then(|url| {
@@ -76,6 +80,17 @@ fn file_name(spec: &str) -> String {
 /// Downloads `url` to `destination` (streaming), with extra request `headers`. The error is a
 /// sentence for the user, with any credentials in the URL redacted.
 pub fn download(url: &str, headers: &[(&str, String)], destination: &Path) -> Result<(), String> {
+    download_at_most(url, headers, destination, None)
+}
+
+/// [`download`], refusing a body larger than `max_bytes` (by its announced length, before any
+/// byte is written, and by what arrives, whatever the server announced).
+pub fn download_at_most(
+    url: &str,
+    headers: &[(&str, String)],
+    destination: &Path,
+    max_bytes: Option<u64>,
+) -> Result<(), String> {
     let shown = redact_url(url);
     let parsed = Url::parse(url).map_err(|err| format!("{shown} is not a valid URL: {err}"))?;
     if parsed.scheme() == "file" {
@@ -104,10 +119,30 @@ pub fn download(url: &str, headers: &[(&str, String)], destination: &Path) -> Re
              or SSL_CERT_FILE"
         ),
     })?;
+    let too_large = |max: u64| {
+        format!(
+            "{url} is larger than {}, the most Wagon downloads here",
+            wagon_core::size::Size(max)
+        )
+    };
+    let announced = response.body().content_length();
+    if let (Some(max), Some(length)) = (max_bytes, announced)
+        && length > max
+    {
+        return Err(too_large(max));
+    }
     let mut file = fs_err::File::create(destination).map_err(|err| err.to_string())?;
-    let mut body = response.into_body().into_reader();
-    std::io::copy(&mut body, &mut file)
-        .map_err(|err| format!("the download of {url} broke off: {err}"))?;
+    let reader = response.into_body().into_reader();
+    let copied = std::io::copy(
+        &mut std::io::Read::take(reader, max_bytes.map_or(u64::MAX, |m| m.saturating_add(1))),
+        &mut file,
+    )
+    .map_err(|err| format!("the download of {url} broke off: {err}"))?;
+    if let Some(max) = max_bytes
+        && copied > max
+    {
+        return Err(too_large(max));
+    }
     file.flush()
         .map_err(|err| format!("cannot write {}: {err}", destination.display()))
 }

@@ -18,7 +18,8 @@ pub struct Args {
     /// http(s)/file URL, or `gh:OWNER/REPO[@REF]`. Omit it to pack only `-r` requirements files.
     source: Option<String>,
 
-    /// A requirements file whose packages are packed too (repeatable).
+    /// A requirements file whose projects are packed and installed with it, as roots of the
+    /// archive like the package (repeatable).
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     requirements: Vec<PathBuf>,
 
@@ -30,12 +31,14 @@ pub struct Args {
     #[arg(long, requires = "name")]
     version: Option<String>,
 
-    /// Leave a project's wheels out of the archive (repeatable; warns, `--validate` checks).
+    /// Leave a project's wheels out of the archive (repeatable): `install` then takes it from
+    /// the target environment, and refuses when that lacks it.
     #[arg(long, value_name = "NAME")]
     exclude: Vec<String>,
 
-    /// A PEP 425 python tag for the archive's name (repeatable; `py3`, `py311`, `cp312`).
-    /// Default: that of the build interpreter.
+    /// A PEP 425 python tag for the archive's name (repeatable; `py3`, `py311`, `cp312`); the
+    /// lock then serves every CPython the tags name where the wheels fit. Default: that of the
+    /// build interpreter.
     #[arg(long, value_name = "TAG")]
     pyver: Vec<String>,
 
@@ -152,6 +155,8 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
+    // An archive that failed its validation is not left where the user expects a good one.
+    let removed = !problems.is_empty() && std::fs::remove_file(&created.path).is_ok();
     let manifest = &created.manifest;
     if json {
         let report = serde_json::json!({
@@ -162,9 +167,10 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
             "supported_platform": manifest.supported_platform,
             "validated": validate && problems.is_empty(),
             "problems": problems,
+            "removed": removed,
         });
         crate::ui::output::line(format_args!("{report}"))?;
-    } else {
+    } else if problems.is_empty() {
         crate::ui::output::line(format_args!("{}", created.path.display()))?;
         if !context.quiet {
             let fits = if manifest.targets.is_empty() {
@@ -184,12 +190,18 @@ pub fn run(context: &Context, args: Args) -> anyhow::Result<ExitCode> {
                     "wheels"
                 },
             );
+            if validate {
+                eprintln!("validated: a trial install into a throwaway virtualenv succeeded");
+            }
         }
     }
     if !problems.is_empty() {
         eprintln!("{}: validation failed:", created.path.display());
         for problem in &problems {
             eprintln!("  - {}", problem.replace('\n', "\n    "));
+        }
+        if removed {
+            eprintln!("The archive was removed, so that no invalid archive is left in its folder.");
         }
         return Ok(ExitCode::FAILURE);
     }
@@ -310,13 +322,19 @@ fn output_format(
     name: &str,
     level: Option<i32>,
 ) -> anyhow::Result<OutputFormat> {
-    let compressor = match name {
-        "zip" => return Ok(OutputFormat::Zip),
-        "gz" | "gzip" | "tar.gz" | "tgz" => "gzip",
-        "zst" | "zstd" | "tar.zst" => "zstd",
-        other => other,
-    };
-    let compressor = context.registry.compressor(compressor).ok_or_else(|| {
+    if name == "zip" {
+        return Ok(OutputFormat::Zip);
+    }
+    // A compressor of that very name first: a plugin configured to override a built-in alias.
+    let alias = crate::registry::FORMAT_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, compressor)| *compressor);
+    let found = context
+        .registry
+        .compressor(name)
+        .or_else(|| alias.and_then(|a| context.registry.compressor(a)));
+    let compressor = found.ok_or_else(|| {
         anyhow!(
             "unknown archive format `{name}`: use gz, zst or zip (compressors: {})",
             context.registry.compressor_names().join(", ")

@@ -13,7 +13,7 @@ use wagon_core::size::Size;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The wagon archive.
+    /// The wagon archive: a file, or an http(s) URL to download it from.
     archive: PathBuf,
 
     /// The file's name, as `wagon list-files` prints it.
@@ -78,7 +78,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
             Err(err) => match err {
                 Copy::Read(err) => {
                     return Err(wagon_core::archive::ArchiveError::Corrupt {
-                        archive: args.archive.clone(),
+                        archive: crate::remote::shown(&args.archive).into(),
                         detail: format!("reading {entry}: {err}"),
                     });
                 }
@@ -92,7 +92,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
         let available: Vec<&str> = contents.files_in(FILES_DIR).collect();
         bail!(
             "{} holds no file `{}` (files: {}); `wagon list-files` shows them",
-            args.archive.display(),
+            crate::remote::shown(&args.archive),
             args.name,
             if available.is_empty() {
                 "none".to_string()
@@ -120,7 +120,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot write {}", destination.display()))?;
     if args.json {
         let report = serde_json::json!({
-            "archive": args.archive,
+            "archive": crate::remote::shown(&args.archive),
             "file": args.name,
             "written": destination,
             "bytes": written,

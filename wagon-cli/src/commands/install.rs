@@ -13,7 +13,7 @@ use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The wagon archive.
+    /// The wagon archive: a file, or an http(s) URL to download it from.
     archive: PathBuf,
 
     #[command(flatten)]
@@ -50,9 +50,20 @@ pub struct Args {
     )]
     break_system_packages: bool,
 
-    /// Extras of the package to install too (repeatable or comma-separated).
+    /// Extras of the package to install besides those the archive was made with (repeatable
+    /// or comma-separated).
     #[arg(long, value_delimiter = ',')]
     extra: Vec<String>,
+
+    /// Also install this project of the archive's wheels, `NAME` or `NAME==VERSION`
+    /// (repeatable).
+    #[arg(long = "with", value_name = "REQUIREMENT")]
+    with: Vec<String>,
+
+    /// Also install the projects this requirements file names, from the archive's wheels
+    /// (repeatable).
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    requirement: Vec<PathBuf>,
 
     /// Print what was installed as JSON.
     #[arg(long)]
@@ -81,8 +92,19 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
             context.registry.installer_names().join(", ")
         )
     })?;
+    let mut with = args
+        .with
+        .iter()
+        .map(|text| wagon_core::python::requirement(text))
+        .collect::<Result<Vec<_>, _>>()?;
+    for file in &args.requirement {
+        with.extend(wagon_core::requirements_file::read(file)?);
+    }
     let archive = context.open(&args.archive)?;
-    let stage = Stage::start(format!("reading {}", args.archive.display()), context.quiet);
+    let stage = Stage::start(
+        format!("reading {}", crate::remote::shown(&args.archive)),
+        context.quiet,
+    );
     // Probe the interpreter while the archive is read: both take tens of milliseconds.
     let target_args = args.target.clone();
     let probe = std::thread::spawn(move || target_args.probe());
@@ -93,13 +115,14 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
     let unpacked = unpacked?;
     stage.set(format!(
         "installing {} into {}",
-        args.archive.display(),
+        crate::remote::shown(&args.archive),
         target.describe()
     ));
     let options = InstallOptions {
         plan: PlanOptions {
             ignore_platform: args.ignore_platform,
             extras: args.extra,
+            with,
         },
         upgrade: args.upgrade,
         reinstall: args.reinstall,
@@ -122,12 +145,38 @@ pub fn run(context: &Context, mut args: Args) -> anyhow::Result<ExitCode> {
             .requested()
             .map(|w| format!("{} {}", w.name, w.version))
             .collect();
-        eprintln!(
-            "installed {} ({} wheels) into {}",
-            requested.join(", "),
-            plan.wheels.len(),
-            target.python.display()
-        );
+        let installed = outcome.installed.len();
+        let already = plan.wheels.len().saturating_sub(installed);
+        if installed == 0 {
+            eprintln!(
+                "nothing to install: {} already installed in {}",
+                requested.join(", "),
+                target.python.display()
+            );
+        } else if already == 0 {
+            eprintln!(
+                "installed {} ({}) into {}",
+                requested.join(", "),
+                wheels(installed),
+                target.python.display()
+            );
+        } else {
+            eprintln!(
+                "installed {} ({}; {already} already installed) into {}",
+                requested.join(", "),
+                wheels(installed),
+                target.python.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1 wheel`, `7 wheels`.
+fn wheels(count: usize) -> String {
+    if count == 1 {
+        "1 wheel".to_string()
+    } else {
+        format!("{count} wheels")
+    }
 }

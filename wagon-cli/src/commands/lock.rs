@@ -17,7 +17,7 @@ use crate::ui::Stage;
     mut_arg("venv", |arg| arg.help("The virtualenv whose interpreter the lock is made for"))
 )]
 pub struct Args {
-    /// The wagon archive.
+    /// The wagon archive: a file, or an http(s) URL to download it from.
     archive: PathBuf,
 
     /// The interpreter (or virtualenv) whose platform the lock is made for.
@@ -34,12 +34,19 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
+    if args.output.is_none() && crate::remote::is_url(&args.archive) {
+        anyhow::bail!(
+            "{} is a URL, so the locked archive cannot replace it: pass -o FILE to say where \
+             it goes",
+            crate::remote::shown(&args.archive)
+        );
+    }
     let archive = context.open(&args.archive)?;
     let stage = Stage::start("probing the target interpreter", context.quiet);
     let target = args.target.probe()?;
     stage.set(format!(
         "locking {} for {}",
-        args.archive.display(),
+        crate::remote::shown(&args.archive),
         target.describe()
     ));
     let destination = args.output.clone().unwrap_or_else(|| args.archive.clone());

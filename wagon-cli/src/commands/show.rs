@@ -13,8 +13,12 @@ pub type Args = super::ReadArgs;
 pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let archive = context.open(&args.archive)?;
     let doc = archive.read_manifest()?;
-    let value: serde_json::Value = serde_json::from_slice(&doc.bytes)
-        .with_context(|| format!("{}: package.json is not valid JSON", args.archive.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&doc.bytes).with_context(|| {
+        format!(
+            "{}: package.json is not valid JSON",
+            crate::remote::shown(&args.archive)
+        )
+    })?;
     let problems = wagon_core::manifest::check(&value);
     let text = if args.json {
         serde_json::to_vec(&value)?
@@ -26,7 +30,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     if !problems.is_empty() {
         eprintln!(
             "error: {}: package.json does not fit the wagon metadata format:\n  - {}",
-            args.archive.display(),
+            crate::remote::shown(&args.archive),
             problems.join("\n  - ")
         );
         return Ok(ExitCode::FAILURE);

@@ -12,7 +12,7 @@ use crate::ui::Stage;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The wagon archive.
+    /// The wagon archive: a file, or an http(s) URL to download it from.
     archive: PathBuf,
 
     /// Skip installing into a throwaway virtualenv.
@@ -34,19 +34,20 @@ pub struct Args {
 
 pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     let stage = Stage::start(
-        format!("checking {}", args.archive.display()),
+        format!("checking {}", crate::remote::shown(&args.archive)),
         context.quiet,
     );
     let python = resolve_program(&args.python)?;
     let install_check =
         (!args.no_install_check).then_some((python.as_path(), args.installer.as_str()));
-    let findings = check(context, &args.archive, install_check);
+    let local = crate::remote::local_archive(&args.archive, context.limits)?;
+    let findings = check(context, local.path(), install_check);
     let (manifest, problems) = (&findings.manifest, &findings.problems);
     drop(stage);
     let valid = problems.is_empty();
     if args.json {
         let report = serde_json::json!({
-            "archive": args.archive,
+            "archive": crate::remote::shown(&args.archive),
             "package": manifest.as_ref().map(|m| &m.package_name),
             "version": manifest.as_ref().map(|m| &m.package_version),
             "valid": valid,
@@ -58,7 +59,10 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
         crate::ui::output::line(format_args!("{report}"))?;
     } else if valid {
         if !context.quiet {
-            crate::ui::output::line(format_args!("{}: valid", args.archive.display()))?;
+            crate::ui::output::line(format_args!(
+                "{}: valid",
+                crate::remote::shown(&args.archive)
+            ))?;
             match &findings.unused_wheels {
                 None => eprintln!("note: no pylock.toml (`wagon lock` adds one)"),
                 Some(unused) if !unused.is_empty() => {
@@ -70,7 +74,7 @@ pub fn run(context: &Context, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         eprintln!(
             "{}: {} problem(s) found:",
-            args.archive.display(),
+            crate::remote::shown(&args.archive),
             problems.len()
         );
         for problem in problems {

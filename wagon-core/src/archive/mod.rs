@@ -78,6 +78,12 @@ pub enum ArchiveError {
          holds TOP/package.json and TOP/wheels/*.whl)"
     )]
     NoManifest { archive: PathBuf },
+    #[error(
+        "{archive} is a wheel, not a wagon archive. A wagon holds a package together with all \
+         its dependency wheels: make one from this wheel with `wagon create {archive}` (its \
+         dependencies come from your package index), then install that archive"
+    )]
+    IsAWheel { archive: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -100,7 +106,9 @@ pub fn unpack_project(
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
     {
-        return Ok(crate::plugin::Fetched::Wheels(vec![path.to_path_buf()]));
+        return Ok(crate::plugin::Fetched::Wheels(
+            crate::plugin::FetchedWheels::single(path.to_path_buf()),
+        ));
     }
     let archive = Archive::open(path, registry, limits).map_err(|err| err.to_string())?;
     std::fs::create_dir_all(dest)

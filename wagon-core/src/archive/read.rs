@@ -109,6 +109,17 @@ impl Contents {
 impl Archive {
     /// Opens `path` and detects its format from its first bytes, whatever its extension.
     pub fn open(path: &Path, registry: &Registry, limits: Limits) -> Result<Self, ArchiveError> {
+        // A wheel is a zip too; its many top folders would otherwise be reported as an unsafe
+        // entry, which tells the user nothing.
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("whl"))
+            && path.is_file()
+        {
+            return Err(ArchiveError::IsAWheel {
+                archive: path.to_path_buf(),
+            });
+        }
         let mut file = File::open(path).map_err(|source| ArchiveError::Open {
             archive: path.to_path_buf(),
             source,
@@ -1052,7 +1063,7 @@ mod tests {
         std::fs::write(&wheel, b"unread").unwrap();
         assert_eq!(
             super::super::unpack_project(&wheel, &registry(), limits(), dir.path()).unwrap(),
-            crate::plugin::Fetched::Wheels(vec![wheel])
+            crate::plugin::Fetched::Wheels(crate::plugin::FetchedWheels::single(wheel))
         );
     }
 }

@@ -15,6 +15,7 @@ pub fn problems(manifest: &Manifest, wheels: &[WheelInfo]) -> Vec<String> {
         Ok(roots) => roots,
         Err(err) => return vec![err.to_string()],
     };
+    let excluded = crate::plan::excluded_projects(manifest);
     for target in &manifest.targets {
         let env = match environment(target) {
             Ok(env) => env,
@@ -37,7 +38,7 @@ pub fn problems(manifest: &Manifest, wheels: &[WheelInfo]) -> Vec<String> {
                 Some(wheel) => own.push(wheel.clone()),
             }
         }
-        if let Err(err) = select(&own, &roots, &env, false) {
+        if let Err(err) = select(&own, &roots, &excluded, &env, false) {
             problems.push(format!(
                 "target {}: its wheels do not install together there: {err}",
                 target.tag

@@ -86,6 +86,19 @@ pub enum CreateError {
     OutputExists(PathBuf),
     #[error("the build produced no wheel for the package itself")]
     NoRootWheel,
+    #[error(
+        "--exclude {} matches no project of the archive's closure, which holds: {closure}. \
+         Check the spelling",
+        .names.join(", ")
+    )]
+    ExcludeMatchesNothing { names: Vec<String>, closure: String },
+    #[error(
+        "--exclude {0} names the package itself; an archive without its package installs \
+         nothing. Leave it out of --exclude"
+    )]
+    ExcludesThePackage(String),
+    #[error(transparent)]
+    Requirements(#[from] crate::requirements_file::RequirementsFileError),
     #[error(transparent)]
     Io(#[from] PathIoError),
     #[error(transparent)]
@@ -111,6 +124,17 @@ pub enum CreateError {
          archive for each"
     )]
     IndistinguishableTargets { first: String, second: String },
+    #[error(
+        "the archive's wheels install together on no CPython the python tags `{tags}` name \
+         (their tags, Requires-Python or dependencies rule each one out). Pass the --pyver of \
+         the build interpreter, or build with an interpreter those tags name"
+    )]
+    PythonTagsFitNothing { tags: String },
+    #[error(
+        "cannot write the archive into {dir}: {reason}. Nothing was built; choose a folder you \
+         can write to with -o"
+    )]
+    OutputUnwritable { dir: PathBuf, reason: String },
 }
 
 fn io_error(
@@ -185,6 +209,7 @@ pub fn create(
         }
         None => None,
     };
+    let fetched = own_copy(fetched, work.path(), progress)?;
 
     progress.stage(&format!(
         "building wheels with {} ({})",
@@ -206,7 +231,9 @@ pub fn create(
 
     progress.stage("inspecting the wheelhouse");
     let mut wheels = wheelhouse::wheels_in(&wheel_dir).map_err(io_error("read", &wheel_dir))?;
+    let all_wheels = wheels.clone();
     let excluded = wheelhouse::exclude(&mut wheels, &request.excludes)?;
+    check_excluded(&excluded, output.root_wheel.as_deref(), &all_wheels)?;
     let identity = identify(
         request,
         output.root_wheel.as_deref(),
@@ -223,7 +250,7 @@ pub fn create(
         closures: output.closures,
         resolved: output.resolved,
     };
-    let (manifest, layout) = pack(request, identity, python_tags, built, &build_target)?;
+    let (manifest, layout) = pack(request, identity, python_tags, &built, &build_target)?;
     let file_name = manifest.archive_name.clone();
     let destination = make_dir(&request.output_dir)?.join(&file_name);
     if destination.exists() && !request.force {
@@ -268,10 +295,40 @@ fn fetch(
     })?)
 }
 
+/// `--exclude` must name projects of the closure, and not the package itself.
+fn check_excluded(
+    excluded: &wheelhouse::Excluded,
+    root_wheel: Option<&Path>,
+    all_wheels: &[PathBuf],
+) -> Result<(), CreateError> {
+    let project_of = |path: &Path| {
+        path.file_name()
+            .and_then(|n| python::parse_wheel_filename(&n.to_string_lossy()).ok())
+            .map(|w| w.name)
+    };
+    if let Some(package) = root_wheel.and_then(project_of)
+        && excluded.projects.contains(&package.to_string())
+    {
+        return Err(CreateError::ExcludesThePackage(package.to_string()));
+    }
+    if !excluded.unmatched.is_empty() {
+        let closure: std::collections::BTreeSet<String> = all_wheels
+            .iter()
+            .filter_map(|w| project_of(w))
+            .map(|n| n.to_string())
+            .collect();
+        return Err(CreateError::ExcludeMatchesNothing {
+            names: excluded.unmatched.clone(),
+            closure: closure.into_iter().collect::<Vec<_>>().join(", "),
+        });
+    }
+    Ok(())
+}
+
 /// What the build gave the packing step.
 struct Built<'a> {
     wheels: &'a [PathBuf],
-    excluded: Vec<String>,
+    excluded: wheelhouse::Excluded,
     fetched: Option<&'a Fetched>,
     targets: &'a [BuildTarget],
     /// Each target's closure (wheel file names), in the order of `targets`.
@@ -287,17 +344,26 @@ fn check_lock(
     wheels: &[WheelInfo],
     closures: &[(crate::environment::Environment, Vec<String>)],
 ) -> Result<(), crate::plan::PlanError> {
-    let roots: Vec<_> = crate::plan::roots(manifest, &[])?
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let roots = crate::plan::roots(manifest, &[])?;
+    let excluded = crate::plan::excluded_projects(manifest);
     for (env, closure) in closures {
-        let plan = crate::plan::follow_lock(lock, wheels, env, &roots, false)?;
+        let names: Vec<_> = roots
+            .iter()
+            .filter(|r| r.applies(env))
+            .map(|r| r.name.clone())
+            .collect();
+        let plan = crate::plan::follow_lock(lock, wheels, env, &names, &excluded, false)?;
         let mut planned: Vec<&str> = plan.wheels.iter().map(|w| w.file_name.as_str()).collect();
         planned.sort_unstable();
         let mut expected: Vec<&str> = closure.iter().map(String::as_str).collect();
         expected.sort_unstable();
-        if planned != expected {
+        // What only an excluded project needed stays in the archive, unused.
+        let fits = if excluded.is_empty() {
+            planned == expected
+        } else {
+            planned.iter().all(|p| expected.contains(p))
+        };
+        if !fits {
             return Err(crate::plan::PlanError::LockUnsound {
                 target: env.describe().to_string(),
                 problems: vec![format!(
@@ -362,13 +428,25 @@ fn pack(
     request: &CreateRequest,
     identity: Identity,
     python_tags: Vec<String>,
-    built: Built<'_>,
+    built: &Built<'_>,
     build_target: &Interpreter,
 ) -> Result<(Manifest, ArchiveLayout), CreateError> {
+    // A closure as the archive holds it: without the excluded projects' wheels.
+    let closures: Vec<Vec<String>> = built
+        .closures
+        .iter()
+        .map(|closure| {
+            closure
+                .iter()
+                .filter(|file| !built.excluded.wheels.contains(file))
+                .cloned()
+                .collect()
+        })
+        .collect();
     let records: Vec<TargetRecord> = built
         .targets
         .iter()
-        .zip(&built.closures)
+        .zip(&closures)
         .map(|(target, closure)| TargetRecord {
             tag: target.tag.clone(),
             marker_environment: crate::targets::marker_values(&target.env),
@@ -387,6 +465,13 @@ fn pack(
             .collect();
         tags.into_iter().collect()
     };
+    let extras: Vec<String> = match built.fetched {
+        Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
+            .map(|r| r.extras.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let roots = root_packages(request, &identity, &extras)?;
     let pack_request = PackRequest {
         package_name: identity.name,
         package_version: identity.version,
@@ -407,7 +492,7 @@ fn pack(
             }),
         wheels: built.wheels.to_vec(),
         files: request.add_files.clone(),
-        excluded: built.excluded,
+        excluded: built.excluded.wheels.clone(),
         os_properties: crate::os_release::host_os_properties(),
         supported_platform: request.supported_platform.clone(),
         targets: records,
@@ -415,28 +500,18 @@ fn pack(
     let prepared = prepare(&pack_request)?;
     let (mut manifest, mut layout) = (prepared.manifest, prepared.layout);
     manifest.archive_name = archive_file_name(&manifest.archive_name, &request.format);
-    if !identity.roots.is_empty() {
-        manifest.extra.insert(
-            "root_packages".to_string(),
-            serde_json::json!(identity.roots),
-        );
-    }
-    let extras = match built.fetched {
-        Some(Fetched::Requirement(requirement)) => python::requirement(requirement)
-            .map(|r| r.extras.iter().map(ToString::to_string).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
+    manifest.root_packages = Some(roots);
+    manifest.excluded_projects = built.excluded.projects.clone();
     // The lock: the plan the native installer (or uv, or pip) follows on each target, or on the
-    // build interpreter's platform.
-    let excluded_any = !manifest.excluded_wheels.as_ref().is_none_or(Vec::is_empty);
+    // build interpreter's platform. It has no entries for excluded projects: `install` checks
+    // the environment provides them, and `[tool.wagon]` names them for other readers.
     let lock = if built.targets.is_empty() {
         PyLock::for_environment(&manifest, &prepared.wheels, &extras, &build_target.env)
     } else {
         let closures: Vec<_> = built
             .targets
             .iter()
-            .zip(built.closures)
+            .zip(closures)
             .map(|(target, closure)| (target.env.clone(), closure))
             .collect();
         PyLock::for_targets(&manifest, &prepared.wheels, &extras, &closures).and_then(|lock| {
@@ -444,11 +519,17 @@ fn pack(
         })
     };
     match lock {
-        Ok(lock) => layout
-            .metadata_files
-            .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes())),
-        // pip's closure, or one the user cut with --exclude, may not hold: the lock is left out.
-        Err(err) if built.targets.is_empty() && (!built.resolved || excluded_any) => {
+        Ok(mut lock) => {
+            // `--pyver`: the lock serves every Python the user's tags name where it holds.
+            if built.targets.is_empty() && !request.python_tags.is_empty() {
+                widen_to_python_tags(&mut lock, &manifest, &prepared.wheels, build_target)?;
+            }
+            layout
+                .metadata_files
+                .push((LOCK_FILE.to_string(), lock.to_toml()?.into_bytes()))
+        }
+        // pip's closure may not hold: the lock is left out.
+        Err(err) if built.targets.is_empty() && !built.resolved => {
             tracing::warn!(
                 "no pylock.toml: the wheels do not install together on the build interpreter ({err})"
             )
@@ -459,6 +540,108 @@ fn pack(
     }
     layout.manifest = manifest.to_json().map_err(PackError::from)?;
     Ok((manifest, layout))
+}
+
+/// The newest CPython 3 minor version `--pyver py3` is checked against; an archive fitting it
+/// and every older one down to its lowest is taken to fit the later ones too.
+const NEWEST_MINOR_CHECKED: u8 = 30;
+
+/// Makes `lock`, planned on the build interpreter, name as its environments every CPython 3 of
+/// the archive's python tags (`py3`: all; `cp312`: 3.12) on which it installs a closure that holds
+/// together: each wheel's tags and Requires-Python fit, `python_requires` allows it, and every
+/// dependency that applies there is in the lock. Each Python is the build platform with that
+/// version, as a declared target. An error when none fits.
+fn widen_to_python_tags(
+    lock: &mut PyLock,
+    manifest: &Manifest,
+    wheels: &[WheelInfo],
+    build_target: &Interpreter,
+) -> Result<(), CreateError> {
+    let host_tag = crate::targets::host_tag(build_target);
+    let Some((_, platform)) = host_tag.split_once('-') else {
+        return Ok(());
+    };
+    let mut candidates: Vec<u8> = manifest
+        .supported_python_versions
+        .iter()
+        .flat_map(|tag| python::cpython3_minors_of_tag(tag, 0..=NEWEST_MINOR_CHECKED))
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let roots = crate::plan::roots(manifest, &[])
+        .map_err(crate::plan::PlanError::from)
+        .map_err(CreateError::TargetLock)?;
+    let excluded = crate::plan::excluded_projects(manifest);
+    let requires = manifest
+        .python_requires
+        .as_deref()
+        .and_then(|r| python::specifiers(r).ok());
+    let mut unbound = lock.clone();
+    unbound.environments = None;
+    let mut fitting = Vec::new();
+    for minor in candidates {
+        let spec = format!("cp3{minor}-{platform}");
+        let Ok(TargetSpec::Declared(machine)) = TargetSpec::parse(&spec, None) else {
+            // A platform a declared target cannot name: the lock keeps the build Python alone.
+            tracing::debug!("cannot check {spec} for --pyver");
+            return Ok(());
+        };
+        let Ok(env) = machine.environment() else {
+            return Ok(());
+        };
+        let allowed = requires
+            .as_ref()
+            .is_none_or(|r| r.contains(&env.python_full_version));
+        let names: Vec<_> = roots
+            .iter()
+            .filter(|r| r.applies(&env))
+            .map(|r| r.name.clone())
+            .collect();
+        if allowed
+            && crate::plan::follow_lock(&unbound, wheels, &env, &names, &excluded, false).is_ok()
+        {
+            fitting.push(minor);
+        }
+    }
+    if fitting.is_empty() {
+        return Err(CreateError::PythonTagsFitNothing {
+            tags: manifest.supported_python_versions.join(", "),
+        });
+    }
+    lock.environments = Some(crate::pylock::python_span_environments(
+        &fitting,
+        NEWEST_MINOR_CHECKED,
+        &build_target.env,
+        manifest,
+    ));
+    Ok(())
+}
+
+/// The archive's roots as package.json records them: the package (with the extras it was asked
+/// for) and the projects of the `-r` files; for a requirements-only archive those projects, or,
+/// when the files name none Wagon can read, the wheels no other wheel needs.
+fn root_packages(
+    request: &CreateRequest,
+    identity: &Identity,
+    extras: &[String],
+) -> Result<Vec<String>, CreateError> {
+    let mut roots = Vec::new();
+    if request.source.is_some() {
+        roots.push(if extras.is_empty() {
+            identity.name.clone()
+        } else {
+            format!("{}[{}]", identity.name, extras.join(","))
+        });
+    }
+    for file in &request.requirement_files {
+        let requirements =
+            crate::requirements_file::read_with(file, crate::requirements_file::PipOptions::Skip)?;
+        roots.extend(requirements.iter().map(ToString::to_string));
+    }
+    if roots.is_empty() {
+        roots.clone_from(&identity.roots);
+    }
+    Ok(roots)
 }
 
 /// The cheap checks, before any slow work: a typo must not cost a build. Returns the python
@@ -480,6 +663,7 @@ fn check_inputs(request: &CreateRequest) -> Result<Vec<String>, CreateError> {
         .iter()
         .map(|t| python::python_tag(t))
         .collect::<Result<Vec<_>, _>>()?;
+    check_output_dir(&request.output_dir)?;
     if request.source.is_none() {
         if request.requirement_files.is_empty() {
             return Err(CreateError::NothingToPack);
@@ -504,6 +688,34 @@ fn check_inputs(request: &CreateRequest) -> Result<Vec<String>, CreateError> {
         )?;
     }
     Ok(python_tags)
+}
+
+/// The archive can be written into `dir` (or the folder that will be made there): its nearest
+/// existing ancestor is a folder that takes a new file. Made nowhere yet, so a failed build
+/// leaves nothing behind.
+fn check_output_dir(dir: &Path) -> Result<(), CreateError> {
+    let unwritable = |reason: String| CreateError::OutputUnwritable {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let mut existing = dir;
+    while std::fs::symlink_metadata(existing).is_err() {
+        match existing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => existing = parent,
+            _ => return Ok(()),
+        }
+    }
+    if !existing.is_dir() {
+        return Err(unwritable(format!(
+            "{} is not a folder",
+            existing.display()
+        )));
+    }
+    tempfile::Builder::new()
+        .prefix(".wagon-write-check-")
+        .tempfile_in(existing)
+        .map(drop)
+        .map_err(|err| unwritable(format!("{} takes no new file ({err})", existing.display())))
 }
 
 /// What the archive is: its name and version, and for a requirements-only archive the projects
@@ -553,6 +765,67 @@ fn keep_wheels(wheels: &[PathBuf], keep: &Path) -> Result<(), CreateError> {
         if let Some(name) = wheel.file_name() {
             std::fs::copy(wheel, keep.join(name)).map_err(io_error("copy a wheel to", keep))?;
         }
+    }
+    Ok(())
+}
+
+/// A project in the user's tree as a copy in the run's scratch `work` folder: builds write into
+/// the project (setuptools' `build/` and `*.egg-info`), and the user's tree is left as it was,
+/// as pip did before 21.3.
+fn own_copy(
+    fetched: Option<Fetched>,
+    work: &Path,
+    progress: &dyn Progress,
+) -> Result<Option<Fetched>, CreateError> {
+    match fetched {
+        Some(Fetched::Project(dir)) if !dir.starts_with(work) => {
+            progress.stage(&format!("copying {}", dir.display()));
+            let name = dir
+                .file_name()
+                .map_or_else(|| "project".into(), std::ffi::OsStr::to_os_string);
+            let copy = work.join("project").join(name);
+            copy_tree(&dir, &copy)?;
+            Ok(Some(Fetched::Project(copy)))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Copies the project tree `from` to `to`: folders, files and symbolic links as they are, but
+/// not tox's and nox's environments (as pip left them out when it copied a tree).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), CreateError> {
+    make_dir(to)?;
+    let entries = std::fs::read_dir(from).map_err(io_error("read", from))?;
+    for entry in entries {
+        let entry = entry.map_err(io_error("read", from))?;
+        let (source, name) = (entry.path(), entry.file_name());
+        if name == ".tox" || name == ".nox" {
+            continue;
+        }
+        let destination = to.join(&name);
+        let kind = entry.file_type().map_err(io_error("read", &source))?;
+        if kind.is_dir() {
+            copy_tree(&source, &destination)?;
+        } else if kind.is_symlink() {
+            copy_link(&source, &destination)?;
+        } else if kind.is_file() {
+            std::fs::copy(&source, &destination).map_err(io_error("copy", &source))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn copy_link(source: &Path, destination: &Path) -> Result<(), CreateError> {
+    let target = std::fs::read_link(source).map_err(io_error("read", source))?;
+    std::os::unix::fs::symlink(target, destination).map_err(io_error("create", destination))
+}
+
+/// Elsewhere a link is copied as what it points to, when that is a file.
+#[cfg(not(unix))]
+fn copy_link(source: &Path, destination: &Path) -> Result<(), CreateError> {
+    if source.is_file() {
+        std::fs::copy(source, destination).map_err(io_error("copy", source))?;
     }
     Ok(())
 }

@@ -22,7 +22,8 @@ pub fn relock(
 ) -> Result<PyLock, JourneyError> {
     let unpacked = unpack_with(archive, true)?;
     let roots = roots(&unpacked.manifest, &[])?;
-    let plan = select(&unpacked.wheels, &roots, &target.env, false)?;
+    let excluded = crate::plan::excluded_projects(&unpacked.manifest);
+    let plan = select(&unpacked.wheels, &roots, &excluded, &target.env, false)?;
     let lock = PyLock::from_plan(&plan, &unpacked.wheels, &unpacked.manifest, &target.env);
     let top = unpacked.dir.path().join(&unpacked.top);
     let manifest_path = top.join(MANIFEST_FILE);
@@ -42,7 +43,7 @@ pub fn relock(
 }
 
 /// The files of an unpacked folder, by name, sorted; none when the archive has no such folder.
-fn files_in(folder: &Path) -> Result<Vec<(String, PathBuf)>, JourneyError> {
+pub(crate) fn files_in(folder: &Path) -> Result<Vec<(String, PathBuf)>, JourneyError> {
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -1,6 +1,7 @@
 //! The journeys, one per command that changes or proves something: `create` (source → archive),
-//! `install` (archive → environment), `validate` (archive → findings, by a trial install) and
-//! `lock` (archive → archive with a `pylock.toml`). Each strings together the core's single-job
+//! `install` (archive → environment), `validate` (archive → findings, by a trial install),
+//! `lock` (archive → archive with a `pylock.toml`) and `repair` (archive → archive with its
+//! `linux_*` wheels made `manylinux_*`). Each strings together the core's single-job
 //! modules; the CLI only parses arguments and renders what a journey returns. `read` is the stage
 //! the journeys over an existing archive start with.
 
@@ -8,6 +9,7 @@ pub mod create;
 pub mod install;
 pub mod lock;
 pub mod read;
+pub mod repair;
 pub mod validate;
 
 use crate::archive::ArchiveError;
@@ -67,6 +69,31 @@ pub enum JourneyError {
         /// The distribution's own words (`EXTERNALLY-MANAGED`'s `Error`).
         error: Option<String>,
     },
+    #[error(
+        "the archive was made without some of the projects it needs (`--exclude`), and \
+         {target} does not provide them:\n{}\nInstall them into that environment first, then \
+         install the archive again.",
+        listed(.unmet)
+    )]
+    ExcludedNotProvided { target: String, unmet: Vec<String> },
+    #[error(
+        "{target} has other versions of projects the archive installs:\n{}\nPass -u/--upgrade \
+         to replace them with the archive's versions.",
+        listed(.conflicts)
+    )]
+    OtherVersionsInstalled {
+        target: String,
+        conflicts: Vec<String>,
+    },
+}
+
+/// Indented list lines, one per item.
+fn listed(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("  - {item}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The distribution's message, indented, on lines of its own.

@@ -2,7 +2,7 @@
 //! with its best fitting wheel — and the result checked to hold together, since a lock is input,
 //! not proof.
 
-use super::{InstallPlan, PlanError, PlannedWheel, from_metadata};
+use super::{External, InstallPlan, PlanError, PlannedWheel, from_metadata};
 use crate::environment::Environment;
 use crate::pylock::{LockPackage, LockWheel, PyLock, entry_vs_wheel};
 use crate::python::{self, MarkerTree, PackageName};
@@ -10,16 +10,25 @@ use crate::wheel::WheelInfo;
 
 /// Follows `lock` on `target`: the packages whose markers hold, each with its best fitting wheel.
 /// `roots` names the requested project(s). Unless `ignore_platform`, `target` must be one of the
-/// lock's environments. The plan must hold together (`plan_problems`).
+/// lock's environments. The plan must hold together (`plan_problems`), but for requirements on
+/// `excluded` projects, which become the plan's [`External`]s.
 pub fn follow_lock(
     lock: &PyLock,
     wheels: &[WheelInfo],
     target: &Environment,
     roots: &[PackageName],
+    excluded: &[PackageName],
     ignore_platform: bool,
 ) -> Result<InstallPlan, PlanError> {
-    if !ignore_platform {
-        check_environment(lock, target)?;
+    match check_environment(lock, target) {
+        Err(PlanError::LockEnvironment {
+            environments,
+            target,
+        }) if ignore_platform => tracing::warn!(
+            "--ignore-platform: installing anyway, but pylock.toml was made for {environments}, \
+             not {target}"
+        ),
+        result => result?,
     }
     let mut planned = Vec::new();
     let mut entries = Vec::new();
@@ -81,12 +90,14 @@ pub fn follow_lock(
         .filter(|w| !planned.iter().any(|p| p.file_name == w.file_name))
         .map(|w| w.file_name.clone())
         .collect();
-    let plan = InstallPlan {
+    let mut plan = InstallPlan {
         wheels: planned,
         unused,
+        external: Vec::new(),
     };
-    let problems = plan_problems(&plan, &entries, wheels, target, roots);
+    let (problems, external) = plan_problems(&plan, &entries, wheels, target, roots, excluded);
     if problems.is_empty() {
+        plan.external = external;
         Ok(plan)
     } else {
         Err(PlanError::LockUnsound {
@@ -123,15 +134,18 @@ fn check_environment(lock: &PyLock, target: &Environment) -> Result<(), PlanErro
 /// `target`: an entry that is not its wheel (by its METADATA), two wheels of one project, a
 /// requested project left out, a `Requires-Dist` that applies on `target` and that no planned
 /// wheel satisfies. The lock's `dependencies` carry no markers, so they are checked against
-/// the whole lock (in `disagreements`), not against one target's plan.
+/// the whole lock (in `disagreements`), not against one target's plan. A requirement on an
+/// `excluded` project the lock does not install is no problem but an [`External`].
 fn plan_problems(
     plan: &InstallPlan,
     entries: &[&LockPackage],
     wheels: &[WheelInfo],
     target: &Environment,
     roots: &[PackageName],
-) -> Vec<String> {
+    excluded: &[PackageName],
+) -> (Vec<String>, Vec<External>) {
     let mut problems = Vec::new();
+    let mut external = Vec::new();
     for (planned, package) in plan.wheels.iter().zip(entries) {
         let Some(wheel) = wheels.iter().find(|w| w.file_name == planned.file_name) else {
             continue;
@@ -171,6 +185,15 @@ fn plan_problems(
         }
     }
     for unmet in from_metadata::unmet_requirements(plan, wheels, target) {
+        if unmet.found.is_none() && excluded.contains(&unmet.name) {
+            external.push(External {
+                name: unmet.name.clone(),
+                requirement: unmet.requirement.clone(),
+                specifiers: unmet.specifiers.clone(),
+                required_by: format!("{} {}", unmet.wheel.name, unmet.wheel.version),
+            });
+            continue;
+        }
         let by = format!(
             "the lock entry {} {} ({}) requires `{}`",
             unmet.wheel.name, unmet.wheel.version, unmet.wheel.file_name, unmet.requirement
@@ -183,7 +206,7 @@ fn plan_problems(
             None => format!("{by}, which the lock does not install on this target"),
         });
     }
-    problems
+    (problems, external)
 }
 
 // The rules a lock must keep, as both of its readers see them: following it on a target
@@ -197,7 +220,7 @@ mod tests {
     /// The problems `follow_lock` finds with `lock` over `wheels`, for the root `app`.
     fn plan_problems_of(lock: &PyLock, wheels: &[WheelInfo]) -> Vec<String> {
         let roots = [python::package_name("app").unwrap()];
-        match follow_lock(lock, wheels, &linux(), &roots, false) {
+        match follow_lock(lock, wheels, &linux(), &roots, &[], false) {
             Ok(_) => Vec::new(),
             Err(PlanError::LockUnsound { problems, .. }) => problems,
             Err(other) => panic!("{other}"),

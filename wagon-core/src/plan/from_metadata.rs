@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::{InstallPlan, PlanError, PlannedWheel, RootRequest};
+use super::{External, InstallPlan, PlanError, PlannedWheel, RootRequest};
 use crate::environment::Environment;
 use crate::python::{
     ExtraName, IncompatibleTag, MarkerTree, PackageName, Requirement, TagCompatibility, Version,
@@ -19,26 +19,30 @@ struct Choice {
     requested: bool,
 }
 
-/// Chooses the wheels to install for `roots` on `target`. With `ignore_platform`, wheels whose
-/// tags or `Requires-Python` do not fit are still used when nothing better exists.
+/// Chooses the wheels to install for the `roots` that apply on `target`. A requirement on an
+/// `excluded` project the archive has no wheel of becomes the plan's [`External`]. With
+/// `ignore_platform`, wheels whose tags or `Requires-Python` do not fit are still used when
+/// nothing better exists.
 pub fn select(
     wheels: &[WheelInfo],
     roots: &[RootRequest],
+    excluded: &[PackageName],
     target: &Environment,
     ignore_platform: bool,
 ) -> Result<InstallPlan, PlanError> {
-    let mut by_project: BTreeMap<&PackageName, Vec<usize>> = BTreeMap::new();
-    for (index, wheel) in wheels.iter().enumerate() {
-        by_project
-            .entry(&wheel.filename.name)
-            .or_default()
-            .push(index);
-    }
+    let roots: Vec<RootRequest> = roots
+        .iter()
+        .filter(|r| r.applies(target))
+        .cloned()
+        .collect();
+    let roots = roots.as_slice();
+    let by_project = by_project(wheels);
     let mut chosen: BTreeMap<PackageName, Choice> = BTreeMap::new();
     let mut order: Vec<PackageName> = Vec::new();
     let mut queue: VecDeque<Pending> = roots.iter().map(Pending::root).collect();
 
     let mut edges: Vec<(PackageName, PackageName, MarkerTree)> = Vec::new();
+    let mut external: Vec<External> = Vec::new();
     while let Some(Pending {
         name,
         extras,
@@ -49,6 +53,18 @@ pub fn select(
         edge,
     }) = queue.pop_front()
     {
+        if excluded.contains(&name) && !by_project.contains_key(&name) {
+            let already = external
+                .iter()
+                .any(|e| e.requirement == display && e.required_by == required_by);
+            external.extend((!already).then_some(External {
+                name,
+                requirement: display,
+                specifiers: spec,
+                required_by,
+            }));
+            continue;
+        }
         if let Some((from, marker)) = edge {
             edges.push((from, name.clone(), marker));
         }
@@ -86,24 +102,15 @@ pub fn select(
         }
         let index = best_candidate(wheels, &candidates, spec.as_ref(), target, ignore_platform)
             .map_err(|reasons| {
-                if reasons.is_empty() {
-                    PlanError::Conflict {
-                        requirement: display.clone(),
-                        required_by: required_by.clone(),
-                        project: name.to_string(),
-                        version: candidates
-                            .iter()
-                            .map(|i| wheels[*i].filename.version.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    }
-                } else {
-                    PlanError::Incompatible {
-                        project: name.to_string(),
-                        target: target.describe().to_string(),
-                        reasons,
-                    }
-                }
+                no_fit(
+                    wheels,
+                    &candidates,
+                    &name,
+                    &display,
+                    &required_by,
+                    target,
+                    reasons,
+                )
             })?;
         let extra_set: BTreeSet<ExtraName> = extras.iter().cloned().collect();
         enqueue_dependencies(&wheels[index], &extras, None, target, &mut queue);
@@ -118,7 +125,52 @@ pub fn select(
         order.push(name);
     }
 
-    Ok(assemble(wheels, &chosen, &order, roots, &edges))
+    let mut plan = assemble(wheels, &chosen, &order, roots, &edges);
+    plan.external = external;
+    Ok(plan)
+}
+
+/// Why none of `candidates` (the wheels of `name`) serves the requirement `display`: only
+/// versions it excludes (no `reasons`), or none fitting the target.
+fn no_fit(
+    wheels: &[WheelInfo],
+    candidates: &[usize],
+    name: &PackageName,
+    display: &str,
+    required_by: &str,
+    target: &Environment,
+    reasons: Vec<String>,
+) -> PlanError {
+    if reasons.is_empty() {
+        PlanError::Conflict {
+            requirement: display.to_string(),
+            required_by: required_by.to_string(),
+            project: name.to_string(),
+            version: candidates
+                .iter()
+                .map(|i| wheels[*i].filename.version.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    } else {
+        PlanError::Incompatible {
+            project: name.to_string(),
+            target: target.describe().to_string(),
+            reasons,
+        }
+    }
+}
+
+/// The indexes of `wheels` by project.
+fn by_project(wheels: &[WheelInfo]) -> BTreeMap<&PackageName, Vec<usize>> {
+    let mut by_project: BTreeMap<&PackageName, Vec<usize>> = BTreeMap::new();
+    for (index, wheel) in wheels.iter().enumerate() {
+        by_project
+            .entry(&wheel.filename.name)
+            .or_default()
+            .push(index);
+    }
+    by_project
 }
 
 /// The plan from the choices made, dependencies first, each with its marker and dependencies.
@@ -170,10 +222,11 @@ fn assemble(
     InstallPlan {
         wheels: planned,
         unused,
+        external: Vec::new(),
     }
 }
 
-/// Each chosen project's condition: roots always; others the disjunction, over the requirements
+/// Each chosen project's condition: roots where their marker holds; others the disjunction, over the requirements
 /// that pulled them in, of the requirer's condition and the requirement's own marker.
 fn package_markers(
     order: &[PackageName],
@@ -183,15 +236,11 @@ fn package_markers(
     let mut markers: BTreeMap<PackageName, MarkerTree> = order
         .iter()
         .map(|name| {
-            let is_root = roots.iter().any(|r| &r.name == name);
-            (
-                name.clone(),
-                if is_root {
-                    MarkerTree::TRUE
-                } else {
-                    MarkerTree::FALSE
-                },
-            )
+            let marker = roots
+                .iter()
+                .filter(|r| &r.name == name)
+                .fold(MarkerTree::FALSE, |all, r| all.or(r.marker));
+            (name.clone(), marker)
         })
         .collect();
     // Conditions only grow, so this reaches a fixed point; the bound guards against cycles.
@@ -235,12 +284,14 @@ impl Pending {
             spec: root
                 .version
                 .as_ref()
-                .and_then(|v| crate::python::specifiers(&format!("=={v}")).ok()),
-            display: match &root.version {
-                Some(v) => format!("{}=={v}", root.name),
-                None => root.name.to_string(),
+                .and_then(|v| crate::python::specifiers(&format!("=={v}")).ok())
+                .or_else(|| root.specifiers.clone()),
+            display: match (&root.version, &root.specifiers) {
+                (Some(v), _) => format!("{}=={v}", root.name),
+                (None, Some(spec)) => format!("{}{spec}", root.name),
+                (None, None) => root.name.to_string(),
             },
-            required_by: "the command line".to_string(),
+            required_by: "the archive's roots".to_string(),
             requested: true,
             edge: None,
         }
@@ -315,6 +366,9 @@ pub struct Unmet<'a> {
     pub wheel: &'a PlannedWheel,
     /// The requirement as written.
     pub requirement: String,
+    /// The project required, and the versions the requirement accepts.
+    pub name: PackageName,
+    pub specifiers: Option<VersionSpecifiers>,
     /// The planned wheel of the required project, when there is one (at a version the
     /// requirement excludes).
     pub found: Option<&'a PlannedWheel>,
@@ -373,6 +427,8 @@ pub fn unmet_requirements<'a>(
                 unmet.push(Unmet {
                     wheel: planned,
                     requirement: requirement.to_string(),
+                    name: requirement.name.clone(),
+                    specifiers: version_spec(requirement).cloned(),
                     found,
                 });
             }
@@ -404,7 +460,7 @@ pub(crate) fn best_candidate(
 ) -> Result<usize, Vec<String>> {
     let mut reasons = Vec::new();
     let mut fitting: Vec<(usize, &Version, TagCompatibility)> = Vec::new();
-    let mut misfits: Vec<(usize, &Version)> = Vec::new();
+    let mut misfits: Vec<(usize, &Version, String)> = Vec::new();
     for &index in candidates {
         let wheel = &wheels[index];
         if spec.is_some_and(|s| !s.contains(&wheel.filename.version)) {
@@ -443,8 +499,8 @@ pub(crate) fn best_candidate(
         match why_not {
             None => fitting.push((index, &wheel.filename.version, compatibility)),
             Some(reason) => {
-                reasons.push(reason);
-                misfits.push((index, &wheel.filename.version));
+                reasons.push(reason.clone());
+                misfits.push((index, &wheel.filename.version, reason));
             }
         }
     }
@@ -455,6 +511,12 @@ pub(crate) fn best_candidate(
         return Ok(best.0);
     }
     if ignore_platform && let Some(best) = misfits.iter().max_by(|a, b| a.1.cmp(b.1)) {
+        // The user asked to try anyway, not to be kept in the dark about what may not work.
+        tracing::warn!(
+            "--ignore-platform: installing a wheel that does not fit {}: {}",
+            target.describe(),
+            best.2
+        );
         return Ok(best.0);
     }
     Err(reasons)
@@ -471,6 +533,8 @@ mod tests {
             name: package_name(name).unwrap(),
             extras: Vec::new(),
             version: None,
+            specifiers: None,
+            marker: MarkerTree::TRUE,
         }
     }
 
@@ -501,7 +565,7 @@ mod tests {
             wheel("win-only", "1.0", &[]),
             wheel("slow", "1.0", &[]),
         ];
-        let plan = select(&wheels, &[root("app")], &linux(), false).unwrap();
+        let plan = select(&wheels, &[root("app")], &[], &linux(), false).unwrap();
         assert_eq!(
             chosen(&plan),
             [
@@ -527,11 +591,11 @@ mod tests {
     #[test]
     fn a_missing_dependency_names_who_needs_it() {
         let wheels = [wheel("app", "1.0", &["gone>=2"])];
-        let err = select(&wheels, &[root("app")], &linux(), false).unwrap_err();
+        let err = select(&wheels, &[root("app")], &[], &linux(), false).unwrap_err();
         assert_eq!(
             err.to_string(),
             "the archive has no wheel for `gone>=2` (required by app 1.0); the archive is \
-             incomplete — rebuild it, or check that `--exclude` did not drop it"
+             incomplete — rebuild it"
         );
     }
 
@@ -542,7 +606,7 @@ mod tests {
             wheel("other", "1.0", &["dep<2"]),
             wheel("dep", "2.5", &[]),
         ];
-        let err = select(&wheels, &[root("app")], &linux(), false).unwrap_err();
+        let err = select(&wheels, &[root("app")], &[], &linux(), false).unwrap_err();
         assert!(
             matches!(&err, PlanError::Conflict { project, version, .. }
                 if project == "dep" && version == "2.5"),
@@ -563,7 +627,7 @@ mod tests {
             wheel_file("native-1.0-py3-none-any.whl", "native", &[], None),
             wheel_file("native-1.1-py3-none-any.whl", "native", &[], Some(">=3.12")),
         ];
-        let plan = select(&wheels, &[root("native")], &linux(), false).unwrap();
+        let plan = select(&wheels, &[root("native")], &[], &linux(), false).unwrap();
         // 1.1 needs Python 3.12; of the 1.0 wheels the platform one ranks above the pure one.
         assert_eq!(
             chosen(&plan),
@@ -571,7 +635,7 @@ mod tests {
         );
 
         let foreign = [wheels[0].clone(), wheels[3].clone()];
-        let err = select(&foreign, &[root("native")], &linux(), false).unwrap_err();
+        let err = select(&foreign, &[root("native")], &[], &linux(), false).unwrap_err();
         let PlanError::Incompatible { reasons, .. } = &err else {
             panic!("{err}")
         };
@@ -584,7 +648,7 @@ mod tests {
             ]
         );
         // --ignore-platform takes the highest version among the misfits.
-        let forced = select(&foreign, &[root("native")], &linux(), true).unwrap();
+        let forced = select(&foreign, &[root("native")], &[], &linux(), true).unwrap();
         assert_eq!(chosen(&forced), ["native-1.1-py3-none-any.whl"]);
     }
 
@@ -593,7 +657,7 @@ mod tests {
         let wheels = [wheel("app", "1.0", &[]), wheel("app", "2.0", &[])];
         let mut pinned = root("app");
         pinned.version = Some(crate::python::version("1.0").unwrap());
-        let plan = select(&wheels, &[pinned], &linux(), false).unwrap();
+        let plan = select(&wheels, &[pinned], &[], &linux(), false).unwrap();
         assert_eq!(chosen(&plan), ["app-1.0-py3-none-any.whl"]);
         assert_eq!(plan.unused, ["app-2.0-py3-none-any.whl"]);
     }
@@ -604,7 +668,7 @@ mod tests {
             wheel("app", "1.0", &["tz; python_version < '3.12'"]),
             wheel("tz", "1.0", &[]),
         ];
-        let plan = select(&wheels, &[root("app")], &linux(), false).unwrap();
+        let plan = select(&wheels, &[root("app")], &[], &linux(), false).unwrap();
         assert_eq!(
             plan.wheels[0].marker.as_deref(),
             Some("python_full_version < '3.12'")
@@ -633,6 +697,7 @@ mod tests {
                 })
                 .collect(),
             unused: Vec::new(),
+            external: Vec::new(),
         };
         let unmet = unmet_requirements(&plan, &wheels, &linux());
         assert_eq!(unmet.len(), 1, "{unmet:?}");

@@ -1,32 +1,66 @@
-//! Requirements files (`-r FILE`) read as the resolver's root requirements: one PEP 508
-//! requirement per line, `#` comments, `\` continuations and nested `-r`/`--requirement` files.
+//! Requirements files (`-r FILE`) read as requirements: one PEP 508 requirement per line, `#`
+//! comments, `\` continuations and nested `-r`/`--requirement` files. The resolver's root
+//! requirements at create time, the archive's recorded roots, and `install -r FILE`.
 //!
 //! Read here rather than through uv's `uv-requirements-txt`, which is not published at the
 //! version Wagon pins its uv crates to. pip's other options (`--index-url`, `-e`, hashes, ...)
-//! are refused with the way to say the same to Wagon, never ignored.
+//! are refused with the way to say the same to Wagon, never ignored — unless the caller only
+//! wants the projects named (a file meant for pip, built by pip).
 
 use std::path::{Path, PathBuf};
 
-use wagon_core::python::{self, Requirement};
+use crate::python::{self, Requirement};
+
+/// Why a requirements file could not be read: the message names the file and line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RequirementsFileError(String);
+
+impl RequirementsFileError {
+    /// The message, for callers that fold it into their own error.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What to do with a line holding one of pip's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipOptions {
+    /// Refuse it, saying how to tell Wagon the same.
+    Refuse,
+    /// Skip it (the file is pip's to read; only the projects it names are wanted).
+    Skip,
+}
 
 /// Every requirement of `file` and the files it includes, in order.
-pub fn read(file: &Path) -> Result<Vec<Requirement>, String> {
+pub fn read(file: &Path) -> Result<Vec<Requirement>, RequirementsFileError> {
+    read_with(file, PipOptions::Refuse)
+}
+
+/// [`read`], with pip's option lines handled as `options` says.
+pub fn read_with(
+    file: &Path,
+    options: PipOptions,
+) -> Result<Vec<Requirement>, RequirementsFileError> {
     let mut requirements = Vec::new();
-    read_into(file, &mut requirements, &mut Vec::new())?;
+    read_into(file, options, &mut requirements, &mut Vec::new()).map_err(RequirementsFileError)?;
     Ok(requirements)
 }
 
 fn read_into(
     file: &Path,
+    options: PipOptions,
     out: &mut Vec<Requirement>,
     seen: &mut Vec<PathBuf>,
 ) -> Result<(), String> {
-    let canonical = fs_err::canonicalize(file).map_err(|e| e.to_string())?;
+    let canonical =
+        std::fs::canonicalize(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     if seen.contains(&canonical) {
         return Err(format!("{} includes itself", file.display()));
     }
     seen.push(canonical);
-    let text = fs_err::read_to_string(file).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     for (number, line) in logical_lines(&text) {
         let at = || format!("{}:{number}", file.display());
         if let Some(nested) = line
@@ -35,7 +69,9 @@ fn read_into(
             .or_else(|| line.strip_prefix("--requirement="))
         {
             let nested = file.parent().unwrap_or(Path::new(".")).join(nested.trim());
-            read_into(&nested, out, seen)?;
+            read_into(&nested, options, out, seen)?;
+        } else if line.starts_with('-') && options == PipOptions::Skip {
+            tracing::debug!("{}: skipping pip's option `{line}`", at());
         } else if line.starts_with('-') {
             return Err(format!(
                 "{}: `{line}` is a pip option Wagon's resolver does not read from requirements \
@@ -114,16 +150,18 @@ mod tests {
             "--index-url https://x/simple\n",
         )
         .unwrap();
-        let err = read(&dir.path().join("opts.txt")).unwrap_err();
+        let err = read(&dir.path().join("opts.txt")).unwrap_err().to_string();
         assert!(
             err.contains("opts.txt:1") && err.contains("--resolver pip"),
             "{err}"
         );
         std::fs::write(dir.path().join("loop.txt"), "-r loop.txt\n").unwrap();
-        let err = read(&dir.path().join("loop.txt")).unwrap_err();
+        let err = read(&dir.path().join("loop.txt")).unwrap_err().to_string();
         assert!(err.contains("includes itself"), "{err}");
         std::fs::write(dir.path().join("bad.txt"), "ok\nnot a requirement!\n").unwrap();
-        let err = read(&dir.path().join("bad.txt")).unwrap_err();
+        let err = read(&dir.path().join("bad.txt")).unwrap_err().to_string();
         assert!(err.contains("bad.txt:2"), "{err}");
+        let skipped = read_with(&dir.path().join("opts.txt"), PipOptions::Skip).unwrap();
+        assert!(skipped.is_empty());
     }
 }

@@ -1,0 +1,5 @@
+"""`python -m wagon ARGS`: the wagon command, as installed by this wheel."""
+
+from wagon import main
+
+main()
