@@ -9,6 +9,7 @@ mod source;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use wagon_build_pip::{Pip, build_one};
 use wagon_core::error_chain::error_chain;
@@ -71,9 +72,16 @@ impl Builder for WagonBuilder {
         let mut downloads: BTreeMap<String, IndexFile> = BTreeMap::new();
         let mut closures = Vec::with_capacity(targets.len());
         for target in &targets {
+            let started = Instant::now();
             let resolution = resolver
                 .resolve(&roots, &target.env, &ResolveOptions::default())
                 .map_err(|err| unresolvable(&err, offline))?;
+            tracing::info!(
+                "resolved {} projects for {} in {:.2} s",
+                resolution.packages.len(),
+                target.tag,
+                started.elapsed().as_secs_f64()
+            );
             let mut closure = Vec::with_capacity(resolution.packages.len());
             for package in &resolution.packages {
                 let file = &package.file;
@@ -114,13 +122,7 @@ impl Builder for WagonBuilder {
             closure.sort();
             closures.push(closure);
         }
-        let files: Vec<IndexFile> = downloads.into_values().collect();
-        let fetched = index
-            .download(&files)
-            .map_err(|err| failure(error_chain(&err)))?;
-        for (file, got) in files.iter().zip(fetched) {
-            placed.insert(file.raw_filename.clone(), got.path);
-        }
+        placed.extend(fetch_wheels(&index, downloads)?);
         for (name, path) in &placed {
             place(path, &request.wheel_dir.join(name))?;
         }
@@ -135,6 +137,30 @@ impl Builder for WagonBuilder {
             },
         })
     }
+}
+
+/// Downloads the chosen wheels (`file name -> index file`) in parallel, or takes them from the
+/// cache; their paths by file name.
+fn fetch_wheels(
+    index: &Index,
+    downloads: BTreeMap<String, IndexFile>,
+) -> Result<Vec<(String, PathBuf)>, BuildError> {
+    let files: Vec<IndexFile> = downloads.into_values().collect();
+    let started = Instant::now();
+    let fetched = index
+        .download(&files)
+        .map_err(|err| failure(error_chain(&err)))?;
+    tracing::info!(
+        "fetched {} wheels ({} from the cache) in {:.2} s",
+        fetched.len(),
+        fetched.iter().filter(|f| f.cached).count(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(files
+        .into_iter()
+        .zip(fetched)
+        .map(|(file, got)| (file.raw_filename, got.path))
+        .collect())
 }
 
 /// A resolution that failed; when only the source's wheels were asked, saying so (the usual

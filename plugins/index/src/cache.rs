@@ -1,5 +1,5 @@
-//! The download cache: wheels stored by their sha256, metadata by URL and file hash, each written
-//! whole or not at all (a partial file renamed into place).
+//! The download cache: wheels stored by their sha256, metadata by URL and file hash, project
+//! pages by URL, each written whole or not at all (a partial file renamed into place).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -87,6 +87,12 @@ impl Cache {
         self.root
             .join("metadata-v1")
             .join(format!("{key}.metadata"))
+    }
+
+    /// Where the project page at `url` is kept (see `pages`).
+    pub(crate) fn page_path(&self, url: &Url) -> PathBuf {
+        let key = hex::encode(Sha256::digest(url.as_str()));
+        self.root.join("pages-v1").join(format!("{key}.page"))
     }
 
     /// A partial file in the cache, to be persisted with [`Cache::persist`].

@@ -47,7 +47,18 @@ pub(crate) struct Reply {
     pub url: Url,
     pub content_type: String,
     pub content_range: Option<String>,
+    /// What HTTP caching reads (RFC 9111): `Cache-Control`, `Age`, `ETag`, `Last-Modified`.
+    pub caching: Caching,
     pub body: ureq::Body,
+}
+
+/// An answer's caching headers, as sent.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Caching {
+    pub cache_control: Option<String>,
+    pub age: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
 }
 
 impl Reply {
@@ -319,6 +330,12 @@ impl HttpClient {
             .flatten();
         let content_type = header("content-type").unwrap_or_default();
         let content_range = header("content-range");
+        let caching = Caching {
+            cache_control: header("cache-control"),
+            age: header("age"),
+            etag: header("etag"),
+            last_modified: header("last-modified"),
+        };
         Ok(Hop {
             location,
             reply: Reply {
@@ -326,6 +343,7 @@ impl HttpClient {
                 url: clean,
                 content_type,
                 content_range,
+                caching,
                 body: response.into_body(),
             },
         })

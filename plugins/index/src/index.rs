@@ -70,7 +70,12 @@ impl Index {
         }
         let mut files: Vec<IndexFile> = Vec::new();
         for index in &self.settings.index_urls {
-            files.extend(simple::project_files(&self.client, index, name)?);
+            files.extend(simple::project_files(
+                &self.client,
+                &self.cache,
+                index,
+                name,
+            )?);
         }
         for location in &self.settings.find_links {
             files.extend(find_links::files(

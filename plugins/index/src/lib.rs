@@ -52,6 +52,7 @@ mod html;
 mod http;
 mod index;
 mod metadata;
+mod pages;
 mod pip_config;
 mod range;
 mod settings;

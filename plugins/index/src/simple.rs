@@ -2,6 +2,7 @@
 //! HTML understood, turned into [`IndexFile`]s.
 
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use url::Url;
 use wagon_core::python::{
@@ -10,8 +11,10 @@ use wagon_core::python::{
 };
 use wagon_core::redact::redact_url;
 
+use crate::cache::Cache;
 use crate::file::{IndexFile, Yank, is_plain_file_name};
 use crate::http::HttpClient;
+use crate::pages::{self, StoredPage};
 use crate::{Error, html};
 
 /// JSON first, HTML as the fallback (PEP 691's recommended header).
@@ -22,9 +25,11 @@ const JSON_TYPE: &str = "application/vnd.pypi.simple.v1+json";
 const PAGE_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// The files `name` has on the index at `index` (a URL ending with `/`); none when the index
-/// does not know the project (HTTP 404 or 410).
+/// does not know the project (HTTP 404 or 410). The page comes from `cache` when HTTP caching
+/// allows (see `pages`).
 pub(crate) fn project_files(
     client: &HttpClient,
+    cache: &Cache,
     index: &Url,
     name: &PackageName,
 ) -> Result<Vec<IndexFile>, Error> {
@@ -37,29 +42,73 @@ pub(crate) fn project_files(
             reason: err.to_string(),
             example: crate::DEFAULT_INDEX_URL,
         })?;
-    let reply = client.get(&page_url, &[("Accept", ACCEPT)])?;
+    let origin = redact_url(index.as_str());
+    let stored = pages::load(cache, &page_url);
+    if let Some(page) = &stored
+        && page.is_fresh(SystemTime::now())
+    {
+        tracing::debug!("{} is fresh in the cache", redact_url(page_url.as_str()));
+        return parse_stored(page, name, &origin);
+    }
+    let mut headers = vec![("Accept", ACCEPT)];
+    if let Some(page) = &stored {
+        headers.extend(page.validators());
+    }
+    let reply = client.get(&page_url, &headers)?;
+    if reply.status == 304
+        && let Some(page) = stored
+    {
+        tracing::debug!("{} has not changed", redact_url(page_url.as_str()));
+        let page = page.revalidated(&reply.caching, SystemTime::now());
+        pages::store(cache, &page_url, &page);
+        return parse_stored(&page, name, &origin);
+    }
     if matches!(reply.status, 404 | 410) {
         tracing::debug!("{} has no page for {name}", redact_url(index.as_str()));
         return Ok(Vec::new());
     }
     let reply = reply.success()?;
-    let page = without_credentials(&reply.url);
-    let is_json = reply
-        .content_type
-        .to_ascii_lowercase()
-        .starts_with(JSON_TYPE);
+    let served = without_credentials(&reply.url);
+    let caching = reply.caching.clone();
+    let content_type = reply.content_type.clone();
     let body = reply.bytes(PAGE_LIMIT)?;
-    let origin = redact_url(index.as_str());
-    if is_json {
-        parse_json(&body, &page, name, &origin)
+    let files = parse_page(&served, &content_type, &body, name, &origin)?;
+    // Kept only once it parsed: a broken page is asked for again next time.
+    if let Some(keep) =
+        StoredPage::served(&served, &content_type, body, &caching, SystemTime::now())
+    {
+        pages::store(cache, &page_url, &keep);
+    }
+    Ok(files)
+}
+
+/// The files of a project page in whichever format it came.
+fn parse_page(
+    page: &Url,
+    content_type: &str,
+    body: &[u8],
+    name: &PackageName,
+    origin: &str,
+) -> Result<Vec<IndexFile>, Error> {
+    if content_type.to_ascii_lowercase().starts_with(JSON_TYPE) {
+        parse_json(body, page, name, origin)
     } else {
         Ok(parse_html(
-            &String::from_utf8_lossy(&body),
-            &page,
+            &String::from_utf8_lossy(body),
+            page,
             name,
-            &origin,
+            origin,
         ))
     }
+}
+
+/// [`parse_page`] of a stored page.
+fn parse_stored(
+    page: &StoredPage,
+    name: &PackageName,
+    origin: &str,
+) -> Result<Vec<IndexFile>, Error> {
+    parse_page(&page.url, &page.content_type, &page.body, name, origin)
 }
 
 /// The files of a PEP 691 project page served from `page`.

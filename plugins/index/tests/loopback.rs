@@ -518,3 +518,100 @@ fn files_without_a_listed_hash_are_taken_and_named_as_not_verified() {
     assert!(line.contains("links.html"), "{line}");
     assert!(!line.contains("demo-1.0"), "{line}");
 }
+
+/// The file names listed, in order.
+fn names(files: &[IndexFile]) -> Vec<String> {
+    files.iter().map(|f| f.raw_filename.clone()).collect()
+}
+
+/// The requests for `path` so far, with their `If-None-Match` and the status answered.
+fn page_requests(index: &LoopbackIndex, path: &str) -> Vec<(Option<String>, u16)> {
+    index
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| (r.if_none_match, r.status))
+        .collect()
+}
+
+#[test]
+fn a_fresh_cached_page_costs_no_request_and_a_stale_one_is_revalidated() {
+    let (dir, _) = served();
+    let cache = tempfile::tempdir().unwrap();
+    let fresh = LoopbackIndex::serve_with(
+        dir.path(),
+        IndexOptions {
+            page_max_age: Some(600),
+            ..IndexOptions::default()
+        },
+    );
+    let first = client(&fresh.simple_url(), cache.path())
+        .files(&name("demo"))
+        .unwrap();
+    // A second run (a new client, the same cache) within max-age asks nothing.
+    let second = client(&fresh.simple_url(), cache.path())
+        .files(&name("demo"))
+        .unwrap();
+    assert_eq!(page_requests(&fresh, "/simple/demo/"), [(None, 200)]);
+    assert_eq!(names(&first), names(&second));
+
+    // max-age=0: every run revalidates with the ETag, and a 304 reuses the stored body.
+    let stale = LoopbackIndex::serve_with(
+        dir.path(),
+        IndexOptions {
+            page_max_age: Some(0),
+            ..IndexOptions::default()
+        },
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let listed = client(&stale.simple_url(), cache.path())
+        .files(&name("demo"))
+        .unwrap();
+    let again = client(&stale.simple_url(), cache.path())
+        .files(&name("demo"))
+        .unwrap();
+    let log = page_requests(&stale, "/simple/demo/");
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0], (None, 200));
+    let etag = log[1].0.clone().expect("revalidated with If-None-Match");
+    assert!(etag.starts_with('"'), "{etag}");
+    assert_eq!(log[1].1, 304);
+    assert_eq!(names(&listed), names(&again));
+
+    // The page changed: the 200 answer replaces the stored one.
+    WheelBuilder::new("Demo", "1.1").build(dir.path());
+    let changed = client(&stale.simple_url(), cache.path())
+        .files(&name("demo"))
+        .unwrap();
+    assert_eq!(changed.len(), listed.len() + 1);
+    assert_eq!(page_requests(&stale, "/simple/demo/")[2], (Some(etag), 200));
+}
+
+#[test]
+fn no_cache_reads_no_stored_page() {
+    let (dir, _) = served();
+    let index = LoopbackIndex::serve_with(
+        dir.path(),
+        IndexOptions {
+            page_max_age: Some(600),
+            ..IndexOptions::default()
+        },
+    );
+    let settings = || {
+        let explicit = ExplicitSettings {
+            index_url: Some(index.simple_url()),
+            ..ExplicitSettings::default()
+        };
+        IndexSettings::resolve(&explicit, &PipSources::default()).unwrap()
+    };
+    for _ in 0..2 {
+        Index::new(settings(), Cache::temporary().unwrap())
+            .unwrap()
+            .files(&name("demo"))
+            .unwrap();
+    }
+    assert_eq!(
+        page_requests(&index, "/simple/demo/"),
+        [(None, 200), (None, 200)]
+    );
+}

@@ -18,13 +18,14 @@ mod error;
 mod files;
 pub mod memory;
 mod package;
+mod prefetch;
 mod provider;
 mod report;
 mod resolution;
+mod slots;
 mod source;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use pubgrub::PubGrubError;
 use wagon_core::environment::Environment;
@@ -35,7 +36,9 @@ pub use memory::MemorySource;
 pub use resolution::{Requester, RequiredBy, Resolution, ResolvedPackage};
 pub use source::{Candidate, CandidateMetadata, DistFile, DistKind, PackageSource, SourceError};
 
+use prefetch::Prefetch;
 use provider::{Provider, ProviderError};
+use slots::Slots;
 
 /// Choices that are the user's, not the index's.
 #[derive(Debug, Clone, Default)]
@@ -44,10 +47,20 @@ pub struct ResolveOptions {
     pub allow_prereleases: bool,
 }
 
+/// Worker threads asking the source ahead of the resolver, unless told otherwise.
+const DEFAULT_PREFETCH_WORKERS: usize = 8;
+
 /// Resolves for several environments over one source, asking it for each project's versions
 /// once and for each version's metadata once, whichever environments need them.
+///
+/// While PubGrub decides one package at a time, worker threads ask the source ahead: the
+/// versions of every project just named as a dependency, the metadata of the version each is
+/// likely to resolve to, and so on down the tree. Their answers only fill the shared cache,
+/// and the resolver waits for every answer it reads, so the resolution does not depend on
+/// what was fetched ahead or when.
 pub struct Resolver<'s> {
     cache: Cache<'s>,
+    prefetch_workers: usize,
 }
 
 impl<'s> Resolver<'s> {
@@ -55,10 +68,19 @@ impl<'s> Resolver<'s> {
         Self {
             cache: Cache {
                 source,
-                candidates: Mutex::default(),
-                metadata: Mutex::default(),
+                candidates: Slots::default(),
+                metadata: Slots::default(),
             },
+            prefetch_workers: DEFAULT_PREFETCH_WORKERS,
         }
+    }
+
+    /// At most `workers` threads asking the source ahead of the resolver (0: none, every
+    /// question asked when PubGrub reaches it).
+    #[must_use]
+    pub fn with_prefetch_workers(mut self, workers: usize) -> Self {
+        self.prefetch_workers = workers;
+        self
     }
 
     /// The closure of `roots` for `env`.
@@ -68,11 +90,38 @@ impl<'s> Resolver<'s> {
         env: &Environment,
         options: &ResolveOptions,
     ) -> Result<Resolution, ResolveError> {
-        let provider = Provider::new(&self.cache, env, options, roots);
+        let prefetch = Prefetch::new(&self.cache, env);
+        std::thread::scope(|scope| {
+            // Stops the workers however this scope ends (a panic included): questions still
+            // queued are not asked, those under way finish before the scope does.
+            let _stop = prefetch.stop_on_drop();
+            for _ in 0..self.prefetch_workers {
+                scope.spawn(|| prefetch.work());
+            }
+            let provider = Provider::new(&self.cache, env, options, roots)
+                .with_prefetch((self.prefetch_workers > 0).then_some(&prefetch));
+            let outcome =
+                pubgrub::resolve(&provider, package::Pkg::root(), Provider::root_version());
+            finish(outcome, &provider, env, roots)
+        })
+    }
+}
+
+/// PubGrub's answer in the resolver's terms.
+fn finish(
+    outcome: Result<
+        pubgrub::SelectedDependencies<package::Pkg, Version>,
+        PubGrubError<Provider<'_>>,
+    >,
+    provider: &Provider<'_>,
+    env: &Environment,
+    roots: &[Requirement],
+) -> Result<Resolution, ResolveError> {
+    {
         let environment = || env.description.clone();
-        match pubgrub::resolve(&provider, package::Pkg::root(), Provider::root_version()) {
+        match outcome {
             Ok(selected) => {
-                let resolution = resolution::build(&selected, &provider, roots)?;
+                let resolution = resolution::build(&selected, provider, roots)?;
                 tracing::debug!(
                     environment = %env.description,
                     projects = resolution.packages.len(),
@@ -80,7 +129,7 @@ impl<'s> Resolver<'s> {
                 );
                 Ok(resolution)
             }
-            Err(PubGrubError::NoSolution(tree)) => Err(report::no_solution(&tree, &provider)),
+            Err(PubGrubError::NoSolution(tree)) => Err(report::no_solution(&tree, provider)),
             Err(
                 PubGrubError::ErrorRetrievingDependencies { source, .. }
                 | PubGrubError::ErrorChoosingVersion { source, .. }
@@ -121,48 +170,38 @@ pub fn resolve(
     Resolver::new(source).resolve(roots, env, options)
 }
 
-/// What the source said, kept for every environment: versions newest first, and metadata.
+/// What the source said, kept for every environment: versions newest first, and metadata. The
+/// prefetching workers fill it too; each answer is asked of the source once whoever asks.
 pub(crate) struct Cache<'s> {
     source: &'s dyn PackageSource,
-    candidates: Mutex<HashMap<PackageName, Arc<[Candidate]>>>,
-    metadata: Mutex<HashMap<(PackageName, Version), Arc<CandidateMetadata>>>,
+    candidates: Slots<PackageName, Arc<[Candidate]>>,
+    metadata: Slots<(PackageName, Version), Arc<CandidateMetadata>>,
 }
 
 impl Cache<'_> {
     /// A project's versions, newest first, asked of the source once. Entries for one version
     /// are merged into one, so a source listing files one by one still works.
     pub(crate) fn candidates(&self, name: &PackageName) -> Result<Arc<[Candidate]>, SourceError> {
-        if let Some(known) = self.cached_candidates(name) {
-            return Ok(known);
-        }
-        // The lock is not held while the source answers, so other threads may ask meanwhile.
-        let mut listed = self.source.candidates(name)?;
-        listed.sort_by(|a, b| b.version.cmp(&a.version));
-        let mut merged: Vec<Candidate> = Vec::with_capacity(listed.len());
-        for candidate in listed {
-            match merged.last_mut() {
-                Some(last) if last.version == candidate.version => {
-                    last.files.extend(candidate.files);
+        self.candidates.get_or_ask(name, || {
+            let mut listed = self.source.candidates(name)?;
+            listed.sort_by(|a, b| b.version.cmp(&a.version));
+            let mut merged: Vec<Candidate> = Vec::with_capacity(listed.len());
+            for candidate in listed {
+                match merged.last_mut() {
+                    Some(last) if last.version == candidate.version => {
+                        last.files.extend(candidate.files);
+                    }
+                    _ => merged.push(candidate),
                 }
-                _ => merged.push(candidate),
             }
-        }
-        tracing::debug!(project = %name, versions = merged.len(), "listed");
-        let merged: Arc<[Candidate]> = merged.into();
-        self.candidates
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.clone(), Arc::clone(&merged));
-        Ok(merged)
+            tracing::debug!(project = %name, versions = merged.len(), "listed");
+            Ok(merged.into())
+        })
     }
 
     /// A project's versions if already listed.
     pub(crate) fn cached_candidates(&self, name: &PackageName) -> Option<Arc<[Candidate]>> {
-        self.candidates
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-            .cloned()
+        self.candidates.known(name)
     }
 
     /// One version's metadata, asked of the source once.
@@ -172,26 +211,15 @@ impl Cache<'_> {
         version: &Version,
     ) -> Result<Arc<CandidateMetadata>, SourceError> {
         let key = (name.clone(), version.clone());
-        if let Some(known) = self
-            .metadata
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(Arc::clone(known));
-        }
-        let candidates = self.candidates(name)?;
-        let candidate = candidates
-            .iter()
-            .find(|c| &c.version == version)
-            .ok_or_else(|| SourceError::new(format!("{name} {version} is not listed")))?;
-        tracing::debug!(project = %name, %version, "reading metadata");
-        let fetched = Arc::new(self.source.metadata(candidate)?);
-        self.metadata
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, Arc::clone(&fetched));
-        Ok(fetched)
+        self.metadata.get_or_ask(&key, || {
+            let candidates = self.candidates(name)?;
+            let candidate = candidates
+                .iter()
+                .find(|c| &c.version == version)
+                .ok_or_else(|| SourceError::new(format!("{name} {version} is not listed")))?;
+            tracing::debug!(project = %name, %version, "reading metadata");
+            Ok(Arc::new(self.source.metadata(candidate)?))
+        })
     }
 }
 

@@ -16,6 +16,7 @@ use wagon_core::python::{
 
 use crate::files::{Unusable, best_file, python_fits};
 use crate::package::{Pkg, PkgKind};
+use crate::prefetch::Prefetch;
 use crate::source::{Candidate, SourceError};
 use crate::{Cache, ResolveOptions};
 
@@ -51,6 +52,8 @@ pub(crate) struct Provider<'r> {
     pins: RefCell<HashMap<PackageName, Vec<VersionSpecifier>>>,
     /// Versions passed over, and why: what an error says about a project with nothing usable.
     pub(crate) unusable: RefCell<HashMap<PackageName, BTreeMap<Version, Unusable>>>,
+    /// Workers to hand dependencies to as soon as they are known, if any.
+    prefetch: Option<&'r Prefetch<'r>>,
 }
 
 impl<'r> Provider<'r> {
@@ -68,6 +71,20 @@ impl<'r> Provider<'r> {
             explicit_prereleases: RefCell::default(),
             pins: RefCell::default(),
             unusable: RefCell::default(),
+            prefetch: None,
+        }
+    }
+
+    /// Hands every dependency to `prefetch`'s workers as soon as it is known.
+    pub(crate) fn with_prefetch(mut self, prefetch: Option<&'r Prefetch<'r>>) -> Self {
+        self.prefetch = prefetch;
+        self
+    }
+
+    /// Lets the workers fetch what `requirements` name while this thread goes on.
+    fn ask_ahead<'q>(&self, requirements: impl IntoIterator<Item = &'q Requirement>) {
+        if let Some(prefetch) = self.prefetch {
+            prefetch.ask_ahead(requirements);
         }
     }
 
@@ -210,13 +227,19 @@ impl<'r> Provider<'r> {
                 Ranges::singleton(version.clone()),
             );
         }
-        for req in &metadata.requires_dist {
-            let applies = requirement_applies(req, &self.env.markers, &extras);
-            // An extra adds only what the bare project does not already require.
-            let already = extra.is_some() && requirement_applies(req, &self.env.markers, &[]);
-            if applies && !already {
-                self.add_requirement(req, Some(name), &mut deps)?;
-            }
+        // An extra adds only what the bare project does not already require.
+        let applying: Vec<&Requirement> = metadata
+            .requires_dist
+            .iter()
+            .filter(|req| {
+                requirement_applies(req, &self.env.markers, &extras)
+                    && !(extra.is_some() && requirement_applies(req, &self.env.markers, &[]))
+            })
+            .collect();
+        // The pages are fetched side by side; `add_requirement` then waits for each in turn.
+        self.ask_ahead(applying.iter().copied());
+        for req in applying {
+            self.add_requirement(req, Some(name), &mut deps)?;
         }
         Ok(Dependencies::Available(deps.into_iter().collect()))
     }
@@ -272,10 +295,14 @@ impl DependencyProvider for Provider<'_> {
         match package.kind() {
             PkgKind::Root => {
                 let mut deps = BTreeMap::new();
-                for req in self.roots {
-                    if requirement_applies(req, &self.env.markers, &[]) {
-                        self.add_requirement(req, None, &mut deps)?;
-                    }
+                let applying: Vec<&Requirement> = self
+                    .roots
+                    .iter()
+                    .filter(|req| requirement_applies(req, &self.env.markers, &[]))
+                    .collect();
+                self.ask_ahead(applying.iter().copied());
+                for req in applying {
+                    self.add_requirement(req, None, &mut deps)?;
                 }
                 Ok(Dependencies::Available(deps.into_iter().collect()))
             }

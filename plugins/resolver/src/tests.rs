@@ -612,3 +612,129 @@ fn a_large_synthetic_graph_resolves_quickly() {
     );
     assert_eq!(resolution.packages.len(), PROJECTS);
 }
+
+/// A source answering like a remote index: each question takes a while, and it records how
+/// many were under way at once.
+struct SlowSource {
+    inner: MemorySource,
+    delay: std::time::Duration,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most_at_once: std::sync::atomic::AtomicUsize,
+}
+
+impl SlowSource {
+    fn new(inner: MemorySource, millis: u64) -> Self {
+        Self {
+            inner,
+            delay: std::time::Duration::from_millis(millis),
+            in_flight: 0.into(),
+            most_at_once: 0.into(),
+        }
+    }
+
+    fn wait<T>(&self, answer: impl FnOnce() -> T) -> T {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most_at_once.fetch_max(now, SeqCst);
+        std::thread::sleep(self.delay);
+        let answer = answer();
+        self.in_flight.fetch_sub(1, SeqCst);
+        answer
+    }
+}
+
+impl PackageSource for SlowSource {
+    fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, SourceError> {
+        self.wait(|| self.inner.candidates(name))
+    }
+
+    fn metadata(&self, candidate: &Candidate) -> Result<CandidateMetadata, SourceError> {
+        self.wait(|| self.inner.metadata(candidate))
+    }
+}
+
+/// A graph with a conflict found deep down (so PubGrub backtracks), 40 projects of 6 versions.
+fn backtracking_graph() -> MemorySource {
+    const PROJECTS: usize = 40;
+    let mut source = MemorySource::new();
+    for i in 0..PROJECTS {
+        for v in 0..6 {
+            let mut deps = Vec::new();
+            if i + 1 < PROJECTS {
+                deps.push(format!("p{}>={}", i + 1, v / 2));
+            }
+            if i + 3 < PROJECTS {
+                deps.push(format!("p{}>={}", i + 3, v / 3));
+            }
+            if i + 7 < PROJECTS && v >= 4 && i % 3 == 0 {
+                deps.push(format!("p{}<2", i + 7));
+            }
+            let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+            add(&mut source, &format!("p{i}"), &format!("{v}.0"), &deps);
+        }
+    }
+    source
+}
+
+#[test]
+fn asking_ahead_overlaps_questions_and_changes_no_answer() {
+    let roots = reqs(&["p0"]);
+    let options = ResolveOptions::default();
+    let alone = Resolver::new(&backtracking_graph())
+        .with_prefetch_workers(0)
+        .resolve(&roots, &linux_312(), &options)
+        .unwrap();
+    let slow = SlowSource::new(backtracking_graph(), 5);
+    let started = Instant::now();
+    let ahead = Resolver::new(&slow)
+        .resolve(&roots, &linux_312(), &options)
+        .unwrap();
+    println!("with 8 workers asking ahead: {:?}", started.elapsed());
+    assert_eq!(pins(&ahead), pins(&alone));
+    assert_eq!(ahead.packages.len(), 40);
+    let most = slow.most_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        most > 1,
+        "questions never overlapped ({most} at most at once)"
+    );
+    // Again, with other timings: the same answer.
+    for millis in [0, 1, 3] {
+        let slow = SlowSource::new(backtracking_graph(), millis);
+        let again = Resolver::new(&slow)
+            .resolve(&roots, &linux_312(), &options)
+            .unwrap();
+        assert_eq!(pins(&again), pins(&alone), "{millis} ms a question");
+    }
+}
+
+#[test]
+fn a_failed_question_asked_ahead_is_asked_again_and_reported() {
+    /// Fails every question about `broken`, counting them.
+    struct Failing {
+        inner: MemorySource,
+        asked: std::sync::atomic::AtomicUsize,
+    }
+    impl PackageSource for Failing {
+        fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, SourceError> {
+            if name.as_ref() == "broken" {
+                self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                return Err(SourceError::new("the index is down"));
+            }
+            self.inner.candidates(name)
+        }
+        fn metadata(&self, candidate: &Candidate) -> Result<CandidateMetadata, SourceError> {
+            self.inner.metadata(candidate)
+        }
+    }
+    let mut inner = MemorySource::new();
+    add(&mut inner, "app", "1.0", &["broken"]);
+    let source = Failing {
+        inner,
+        asked: 0.into(),
+    };
+    let err = Resolver::new(&source)
+        .resolve(&reqs(&["app"]), &linux_312(), &ResolveOptions::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("broken"), "{err}");
+    assert!(source.asked.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

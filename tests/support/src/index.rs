@@ -75,6 +75,10 @@ pub struct IndexOptions {
     /// Added to every size the JSON pages list (PEP 700 `size`), so a test can have the index
     /// lie: `-1` lists each file a byte shorter than the body it serves, `1` a byte longer.
     pub listed_size_offset: i64,
+    /// HTTP caching of project pages (`/simple/{project}/`): `Some(seconds)` sends
+    /// `Cache-Control: max-age=seconds` and an `ETag` (the body's sha256), and answers a request
+    /// whose `If-None-Match` names the current one with `304 Not Modified` and no body.
+    pub page_max_age: Option<u64>,
 }
 
 /// One request as the index saw it.
@@ -86,6 +90,10 @@ pub struct LoggedRequest {
     pub range: Option<String>,
     /// The `Authorization` header, if sent.
     pub authorization: Option<String>,
+    /// The `If-None-Match` header, if sent.
+    pub if_none_match: Option<String>,
+    /// The status answered.
+    pub status: u16,
 }
 
 impl LoopbackIndex {
@@ -221,6 +229,7 @@ struct Request {
     accept: Option<String>,
     range: Option<String>,
     authorization: Option<String>,
+    if_none_match: Option<String>,
 }
 
 struct Response {
@@ -260,11 +269,6 @@ fn handle(
     let Some(request) = read_request(&stream) else {
         return send(&mut stream, &Response::error(400), true);
     };
-    log.lock().unwrap().push(LoggedRequest {
-        path: request.path.clone(),
-        range: request.range.clone(),
-        authorization: request.authorization.clone(),
-    });
     let response = if !authorized(&request, options) {
         let mut response = Response::error(401);
         response
@@ -276,6 +280,13 @@ fn handle(
     } else {
         Response::error(405)
     };
+    log.lock().unwrap().push(LoggedRequest {
+        path: request.path.clone(),
+        range: request.range.clone(),
+        authorization: request.authorization.clone(),
+        if_none_match: request.if_none_match.clone(),
+        status: response.status,
+    });
     // HEAD reports the GET body's length but sends no body.
     send(&mut stream, &response, request.method != "HEAD");
 }
@@ -314,6 +325,7 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
     let mut accept = None;
     let mut range = None;
     let mut authorization = None;
+    let mut if_none_match = None;
     loop {
         line.clear();
         if reader.read_line(&mut line).ok()? == 0 {
@@ -329,6 +341,7 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
                 "accept" => accept = value,
                 "range" => range = value,
                 "authorization" => authorization = value,
+                "if-none-match" => if_none_match = value,
                 _ => {}
             }
         }
@@ -339,6 +352,7 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
         accept,
         range,
         authorization,
+        if_none_match,
     })
 }
 
@@ -378,12 +392,16 @@ fn route(request: &Request, root: &Path, options: &IndexOptions) -> Response {
             .map(|f| FileInfo::read(root, f, options))
             .chain(extra)
             .collect();
-        return negotiate(
+        let page = negotiate(
             request,
             options,
             || project_html(&name, &files),
             || project_json(&name, &files),
         );
+        return match options.page_max_age {
+            Some(max_age) => cacheable(request, page, max_age),
+            None => page,
+        };
     }
     if let Some(filename) = path.strip_prefix("/files/") {
         if let Some(wheel) = filename.strip_suffix(".metadata")
@@ -424,6 +442,26 @@ fn route(request: &Request, root: &Path, options: &IndexOptions) -> Response {
         }
     }
     Response::error(404)
+}
+
+/// `page` with `Cache-Control: max-age` and an `ETag`, or a bodiless 304 when the request's
+/// `If-None-Match` names that tag.
+fn cacheable(request: &Request, mut page: Response, max_age: u64) -> Response {
+    let etag = format!("\"{}\"", hex::encode(Sha256::digest(&page.body)));
+    let headers = vec![
+        format!("Cache-Control: max-age={max_age}, public"),
+        format!("ETag: {etag}"),
+    ];
+    if request.if_none_match.as_deref() == Some(etag.as_str()) {
+        return Response {
+            status: 304,
+            content_type: page.content_type,
+            body: Vec::new(),
+            extra_headers: headers,
+        };
+    }
+    page.extra_headers.extend(headers);
+    page
 }
 
 /// Joins `rel` under `root`, refusing anything that could climb out of it.
@@ -787,6 +825,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         206 => "Partial Content",
+        304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
@@ -1052,6 +1091,7 @@ mod tests {
             basic_auth: None,
             extra_links: Vec::new(),
             listed_size_offset: 0,
+            page_max_age: None,
         };
         let full = LoopbackIndex::serve_with(served.path(), options.clone());
         let (_, _, page) = raw_request(&full, "GET", "/simple/opt/", Some(JSON_TYPE));

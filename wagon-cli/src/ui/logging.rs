@@ -12,6 +12,12 @@ pub(super) fn init(verbose: u8, quiet: bool, ansi: bool) {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
+    // PubGrub logs each of its steps at info and debug: only -vvv shows them.
+    let default = if verbose >= 3 {
+        default.to_string()
+    } else {
+        format!("{default},pubgrub=warn")
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WAGON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

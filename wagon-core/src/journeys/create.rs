@@ -156,6 +156,26 @@ impl<F: Fn(&str)> Progress for F {
     }
 }
 
+/// A source spec and the plugin that claims it.
+type ClaimedSource<'a> = (&'a str, std::sync::Arc<dyn crate::plugin::Source>);
+
+/// The source plugin that claims the request's source spec, if it has one.
+fn source_for<'a>(
+    registry: &Registry,
+    request: &'a CreateRequest,
+) -> Result<Option<ClaimedSource<'a>>, CreateError> {
+    let Some(spec) = &request.source else {
+        return Ok(None);
+    };
+    let source = registry
+        .source_for(spec)
+        .ok_or_else(|| CreateError::UnknownSource {
+            spec: crate::redact::redact_url(spec),
+            tried: registry.source_names().join(", "),
+        })?;
+    Ok(Some((spec.as_str(), source)))
+}
+
 /// Runs the create journey.
 pub fn create(
     registry: &Registry,
@@ -172,18 +192,7 @@ pub fn create(
     let builder = registry
         .builder(&request.builder)
         .ok_or_else(|| CreateError::NoBuilder(request.builder.clone()))?;
-    let source = match &request.source {
-        None => None,
-        Some(spec) => Some((
-            spec.as_str(),
-            registry
-                .source_for(spec)
-                .ok_or_else(|| CreateError::UnknownSource {
-                    spec: crate::redact::redact_url(spec),
-                    tried: registry.source_names().join(", "),
-                })?,
-        )),
-    };
+    let source = source_for(registry, request)?;
 
     progress.stage("probing the build interpreter");
     let build_target = Interpreter::probe(&request.python)?;
@@ -257,7 +266,12 @@ pub fn create(
         return Err(CreateError::OutputExists(destination));
     }
     progress.stage(&format!("writing {}", destination.display()));
+    let started = std::time::Instant::now();
     write_archive(&layout, &request.format, &destination)?;
+    tracing::info!(
+        "wrote the archive in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     if let Some(keep) = &request.keep_wheels {
         keep_wheels(&wheels, keep)?;
     }
