@@ -481,3 +481,31 @@ fn errors_are_json_under_json() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "{}", stdout(&out));
 }
+
+#[test]
+fn wagon_one_long_flags_still_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing-reqs.txt");
+    let out = wagon()
+        .args(["create", "--requirements-file"])
+        .arg(&missing)
+        .arg("--output-directory")
+        .arg(dir.path().join("out"))
+        .args(["--name", "bundle", "--version", "1"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("unexpected argument"), "{err}");
+    assert!(err.contains("missing-reqs.txt"), "{err}");
+
+    let out = wagon()
+        .args(["install", "missing.wgn", "--requirements-file"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("unexpected argument"), "{err}");
+    assert!(err.contains("missing-reqs.txt"), "{err}");
+}

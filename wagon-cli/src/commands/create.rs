@@ -20,7 +20,12 @@ pub struct Args {
 
     /// A requirements file whose projects are packed and installed with it, as roots of the
     /// archive like the package (repeatable).
-    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    #[arg(
+        short = 'r',
+        long = "requirement",
+        alias = "requirements-file",
+        value_name = "FILE"
+    )]
     requirements: Vec<PathBuf>,
 
     /// The name of a requirements-only archive.
@@ -51,7 +56,13 @@ pub struct Args {
     add_file: Vec<PathBuf>,
 
     /// The directory to write the archive into [default: .].
-    #[arg(short, long, value_name = "DIR", env = "WAGON_OUTPUT_DIR")]
+    #[arg(
+        short,
+        long,
+        alias = "output-directory",
+        value_name = "DIR",
+        env = "WAGON_OUTPUT_DIR"
+    )]
     output_dir: Option<PathBuf>,
 
     /// Overwrite an existing archive.

@@ -62,7 +62,12 @@ pub struct Args {
 
     /// Also install the projects this requirements file names, from the archive's wheels
     /// (repeatable).
-    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    #[arg(
+        short = 'r',
+        long = "requirement",
+        alias = "requirements-file",
+        value_name = "FILE"
+    )]
     requirement: Vec<PathBuf>,
 
     /// Print what was installed as JSON.
