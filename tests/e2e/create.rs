@@ -581,3 +581,38 @@ fn credentials_stay_out_of_output_logs_archives_and_pip_arguments() {
     assert!(stderr.contains("bob:****@"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+/// uv's parser mends sloppy `Requires-Python` it meets in other people's metadata and logs a
+/// warning each time: noise for the user at the default level, shown with `-v`.
+#[test]
+fn mended_metadata_is_logged_with_v_not_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    WheelBuilder::new("sloppy-meta", "1.0")
+        .module("sloppy_meta", "")
+        .requires_python(">=3.5,")
+        .build(&served);
+    let index = LoopbackIndex::serve(&served);
+    for (verbose, shown) in [(false, false), (true, true)] {
+        let mut command = wagon();
+        command
+            .args([
+                "create",
+                "sloppy-meta==1.0",
+                "-f",
+                "--no-cache",
+                "--index-url",
+            ])
+            .arg(index.simple_url())
+            .arg("-o")
+            .arg(dir.path().join("out"));
+        if verbose {
+            command.arg("-v");
+        }
+        let out = command.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert_eq!(err.contains("Fixing invalid"), shown, "-v {verbose}: {err}");
+    }
+}

@@ -12,11 +12,13 @@ pub(super) fn init(verbose: u8, quiet: bool, ansi: bool) {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    // PubGrub logs each of its steps at info and debug: only -vvv shows them.
-    let default = if verbose >= 3 {
-        default.to_string()
-    } else {
-        format!("{default},pubgrub=warn")
+    // PubGrub logs each of its steps at info and debug: only -vvv shows them. uv's metadata
+    // parser warns each time it mends another project's sloppy `Requires-Python`, which the user
+    // can do nothing about: -v shows those.
+    let default = match verbose {
+        0 => format!("{default},pubgrub=warn,uv_pypi_types=error"),
+        1 | 2 => format!("{default},pubgrub=warn"),
+        _ => default.to_string(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("WAGON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
