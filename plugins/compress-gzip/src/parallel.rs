@@ -101,17 +101,56 @@ impl<W: Write> Write for ParallelGzEncoder<W> {
     }
 }
 
-/// One block as raw deflate ending in a sync flush, so blocks simply concatenate.
+/// Bytes per piece of a block judged on its own: deflated, or stored when already compressed.
+const PIECE: usize = 64 << 10;
+
+/// One block as raw deflate ending in a sync flush, so blocks simply concatenate. A wagon is
+/// mostly wheels, which are zip files of deflated members: a piece that already looks random
+/// (over 7.9 bits of entropy per byte) is stored, not searched for matches it will not have.
 fn deflate_block(block: &[u8], level: u32) -> io::Result<Vec<u8>> {
-    let mut deflater = Compress::new(Compression::new(level), false);
     let mut out = Vec::with_capacity(block.len() + block.len() / 8 + 64);
+    for piece in block.chunks(PIECE) {
+        let level = if level > 0 && looks_compressed(piece) {
+            0
+        } else {
+            level
+        };
+        deflate_piece(piece, level, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Whether `piece` has the byte entropy of data already compressed.
+fn looks_compressed(piece: &[u8]) -> bool {
+    let mut counts = [0u32; 256];
+    for &byte in piece {
+        counts[usize::from(byte)] += 1;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let total = piece.len() as f64;
+    let bits: f64 = counts
+        .iter()
+        .filter(|&&n| n > 0)
+        .map(|&n| {
+            let p = f64::from(n) / total;
+            -p * p.log2()
+        })
+        .sum();
+    bits > 7.9
+}
+
+/// Appends `piece` deflated at `level` and sync-flushed to `out`.
+fn deflate_piece(piece: &[u8], level: u32, out: &mut Vec<u8>) -> io::Result<()> {
+    let block = piece;
+    let mut deflater = Compress::new(Compression::new(level), false);
+    out.reserve(block.len() + block.len() / 8 + 64);
     loop {
         let consumed = usize::try_from(deflater.total_in()).map_err(io::Error::other)?;
-        deflater.compress_vec(&block[consumed..], &mut out, FlushCompress::Sync)?;
+        deflater.compress_vec(&block[consumed..], out, FlushCompress::Sync)?;
         let done = deflater.total_in() == block.len() as u64;
         // Output room left over means the sync flush is complete.
         if done && out.len() < out.capacity() {
-            return Ok(out);
+            return Ok(());
         }
         out.reserve(out.capacity().max(4096));
     }
@@ -170,6 +209,30 @@ mod tests {
                 assert_eq!(one, encode(&data, 2, threads, piece), "{threads} threads");
             }
         }
+    }
+
+    #[test]
+    fn compressed_pieces_are_stored_and_text_is_deflated() {
+        let mut state = 0x9e37_79b9_u32;
+        let mut noise: Vec<u8> = (0..2 * BLOCK)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect();
+        let text = b"Name: demo\nVersion: 1.0\n".repeat(PIECE / 8);
+        noise.extend_from_slice(&text);
+        let encoded = encode(&noise, 2, 2, 1 << 16);
+        // The noise costs a few bytes per stored block, the text far less than its size.
+        let bound = 2 * BLOCK + 2 * BLOCK / PIECE * 16 + text.len() / 4;
+        assert!(encoded.len() < bound, "{} bytes", encoded.len());
+        let mut decoded = Vec::new();
+        MultiGzDecoder::new(&encoded[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, noise);
     }
 
     #[test]
