@@ -3,12 +3,24 @@
 //! that does not parse is skipped, as installers skip it).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::interpreter::Interpreter;
 use crate::python::{self, PackageName, Version};
 
-/// The distributions installed where `target` installs, by normalised name.
+/// One `name-version.dist-info` folder (a real folder, not a link) whose name parses.
+#[derive(Debug, Clone)]
+pub struct DistInfo {
+    /// The project, normalised.
+    pub name: PackageName,
+    /// The version as the folder spells it (not necessarily PEP 440).
+    pub version: String,
+    /// The folder.
+    pub path: PathBuf,
+}
+
+/// The distributions installed where `target` installs, by normalised name; a version that is
+/// not PEP 440 is skipped.
 pub fn installed_versions(target: &Interpreter) -> BTreeMap<PackageName, Version> {
     let mut found = BTreeMap::new();
     let mut dirs: Vec<&Path> = Vec::new();
@@ -25,21 +37,31 @@ pub fn installed_versions(target: &Interpreter) -> BTreeMap<PackageName, Version
     found
 }
 
-/// The distributions whose `.dist-info` folder (`name-version.dist-info`) is in `dir`.
+/// The distributions in `dir` whose version is PEP 440.
 fn in_dir(dir: &Path) -> Vec<(PackageName, Version)> {
+    dist_infos_in(dir)
+        .into_iter()
+        .filter_map(|d| Some((d.name, python::version(&d.version).ok()?)))
+        .collect()
+}
+
+/// The `.dist-info` folders in `dir` whose names give a project and a version.
+pub fn dist_infos_in(dir: &Path) -> Vec<DistInfo> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .flatten()
+        // The entry's own type: a link named like a dist-info is not one.
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|entry| {
             let folder = entry.file_name().to_string_lossy().into_owned();
             let (name, version) = folder.strip_suffix(".dist-info")?.rsplit_once('-')?;
-            Some((
-                python::package_name(name).ok()?,
-                python::version(version).ok()?,
-            ))
+            Some(DistInfo {
+                name: python::package_name(name).ok()?,
+                version: version.to_string(),
+                path: entry.path(),
+            })
         })
         .collect()
 }

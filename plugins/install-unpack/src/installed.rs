@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use wagon_core::python;
+use wagon_core::installed::dist_infos_in;
 use wagon_core::record;
 
 use crate::UnpackError;
@@ -30,28 +30,12 @@ pub fn scan(layout: &Layout) -> BTreeMap<String, Installed> {
         dirs.push(&platlib);
     }
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stem) = name.strip_suffix(".dist-info") else {
-                continue;
-            };
-            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let Some((project, version)) = stem.rsplit_once('-') else {
-                continue;
-            };
-            let Ok(project) = python::package_name(project) else {
-                continue;
-            };
+        for dist in dist_infos_in(dir) {
             found.insert(
-                project.to_string(),
+                dist.name.to_string(),
                 Installed {
-                    dist_info: entry.path(),
-                    version: version.to_string(),
+                    dist_info: dist.path,
+                    version: dist.version,
                 },
             );
         }
