@@ -9,9 +9,7 @@ use anyhow::anyhow;
 use wagon_core::archive::Limits;
 use wagon_core::redact::redact_url;
 use wagon_core::scratch::ScratchDir;
-
-/// What the downloader's refusal of a too large body says.
-const TOO_LARGE: &str = "the most Wagon downloads here";
+use wagon_source_url::DownloadError;
 
 /// An archive as a local file: the user's own, or a downloaded copy kept while this lives.
 pub struct LocalArchive {
@@ -58,12 +56,11 @@ pub fn local_archive(source: &Path, limits: Limits) -> anyhow::Result<LocalArchi
     let scratch = wagon_core::scratch::tempdir("wagon-download-")?;
     let path = scratch.path().join(wagon_source_url::file_name(url));
     wagon_source_url::download_at_most(url, &[], &path, Some(limits.max_unpacked_bytes)).map_err(
-        |message| {
-            if message.contains(TOO_LARGE) {
-                anyhow!("{message}; if the archive is genuine, raise --max-unpacked-bytes")
-            } else {
-                anyhow!("{message}")
+        |err| match err {
+            DownloadError::TooLarge { .. } => {
+                anyhow!("{err}; if the archive is genuine, raise --max-unpacked-bytes")
             }
+            DownloadError::Failed(_) => anyhow!("{err}"),
         },
     )?;
     Ok(LocalArchive {

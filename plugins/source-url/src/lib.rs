@@ -80,7 +80,29 @@ pub fn file_name(spec: &str) -> String {
 /// Downloads `url` to `destination` (streaming), with extra request `headers`. The error is a
 /// sentence for the user, with any credentials in the URL redacted.
 pub fn download(url: &str, headers: &[(&str, String)], destination: &Path) -> Result<(), String> {
-    download_at_most(url, headers, destination, None)
+    download_at_most(url, headers, destination, None).map_err(|err| err.to_string())
+}
+
+/// Why a download failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// The body is larger than the caller allows (announced or received).
+    #[error("{url} is larger than {max}, the most Wagon downloads here")]
+    TooLarge {
+        /// The URL, credentials masked.
+        url: String,
+        /// The most the caller allowed.
+        max: wagon_core::size::Size,
+    },
+    /// Anything else, as a sentence for the user with credentials masked.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for DownloadError {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
 }
 
 /// [`download`], refusing a body larger than `max_bytes` (by its announced length, before any
@@ -90,7 +112,7 @@ pub fn download_at_most(
     headers: &[(&str, String)],
     destination: &Path,
     max_bytes: Option<u64>,
-) -> Result<(), String> {
+) -> Result<(), DownloadError> {
     let shown = redact_url(url);
     let parsed = Url::parse(url).map_err(|err| format!("{shown} is not a valid URL: {err}"))?;
     if parsed.scheme() == "file" {
@@ -99,7 +121,7 @@ pub fn download_at_most(
             .map_err(|()| format!("{shown} names no local file"))?;
         return fs_err::copy(&source, destination)
             .map(|_| ())
-            .map_err(|err| err.to_string());
+            .map_err(|err| DownloadError::Failed(err.to_string()));
     }
     let url = &shown;
     let agent = agent();
@@ -119,11 +141,9 @@ pub fn download_at_most(
              or SSL_CERT_FILE"
         ),
     })?;
-    let too_large = |max: u64| {
-        format!(
-            "{url} is larger than {}, the most Wagon downloads here",
-            wagon_core::size::Size(max)
-        )
+    let too_large = |max: u64| DownloadError::TooLarge {
+        url: url.clone(),
+        max: wagon_core::size::Size(max),
     };
     let announced = response.body().content_length();
     if let (Some(max), Some(length)) = (max_bytes, announced)
@@ -143,8 +163,9 @@ pub fn download_at_most(
     {
         return Err(too_large(max));
     }
-    file.flush()
-        .map_err(|err| format!("cannot write {}: {err}", destination.display()))
+    file.flush().map_err(|err| {
+        DownloadError::Failed(format!("cannot write {}: {err}", destination.display()))
+    })
 }
 
 fn agent() -> ureq::Agent {
