@@ -1,6 +1,7 @@
 //! gzip on several threads with output that does not depend on how many: the stream is cut into
 //! fixed 1 MiB blocks, each deflated on its own and ended with a sync flush (pigz's layout
 //! without the shared dictionary), so the same input and level always give the same bytes.
+//! Within a block, 64 KiB pieces that already look compressed are stored rather than searched.
 
 use std::io::{self, Write};
 
@@ -141,13 +142,12 @@ fn looks_compressed(piece: &[u8]) -> bool {
 
 /// Appends `piece` deflated at `level` and sync-flushed to `out`.
 fn deflate_piece(piece: &[u8], level: u32, out: &mut Vec<u8>) -> io::Result<()> {
-    let block = piece;
     let mut deflater = Compress::new(Compression::new(level), false);
-    out.reserve(block.len() + block.len() / 8 + 64);
+    out.reserve(piece.len() + piece.len() / 8 + 64);
     loop {
         let consumed = usize::try_from(deflater.total_in()).map_err(io::Error::other)?;
-        deflater.compress_vec(&block[consumed..], out, FlushCompress::Sync)?;
-        let done = deflater.total_in() == block.len() as u64;
+        deflater.compress_vec(&piece[consumed..], out, FlushCompress::Sync)?;
+        let done = deflater.total_in() == piece.len() as u64;
         // Output room left over means the sync flush is complete.
         if done && out.len() < out.capacity() {
             return Ok(());
